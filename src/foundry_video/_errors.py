@@ -1,0 +1,232 @@
+"""The exception tree. Everything the SDK raises on purpose derives from FoundryVideoError."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "ContentExpiredError",
+    "ContentPolicyError",
+    "DownloadError",
+    "FoundryVideoError",
+    "InternalServerError",
+    "JobFailedError",
+    "JobTimeoutError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "UnexpectedResponseError",
+    "UnknownStatusError",
+    "UnprocessableEntityError",
+]
+
+
+class FoundryVideoError(Exception):
+    """Base class of every error raised by foundry-video.
+
+    ``job_id`` is set on any error raised while working on a job, so the job can be resumed.
+    """
+
+    job_id: str | None = None
+
+
+class APIConnectionError(FoundryVideoError):
+    """The request did not get a complete HTTP response (DNS, refused, reset, dropped)."""
+
+    def __init__(self, message: str = "Connection error.", *, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request_id = request_id
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out before a complete response arrived."""
+
+    def __init__(self, message: str = "Request timed out.", *, request_id: str | None = None) -> None:
+        super().__init__(message, request_id=request_id)
+
+
+class APIStatusError(FoundryVideoError):
+    """The service answered with a 4xx or 5xx status.
+
+    Attributes mirror the service's error envelope: ``code``, ``message``, ``param``,
+    ``type``, plus ``status_code``, ``request_id`` and the parsed ``body``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        code: str | None = None,
+        param: str | None = None,
+        type: str | None = None,
+        request_id: str | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.message = message
+        self.status_code = status_code
+        self.code = code
+        self.param = param
+        self.type = type
+        self.request_id = request_id
+        self.body = body
+        self.headers: Mapping[str, str] = dict(headers or {})
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        parts = [f"Error {self.status_code}"]
+        if self.code:
+            parts.append(f"({self.code})")
+        text = " ".join(parts) + f": {self.message}"
+        if self.request_id:
+            text += f" [request id: {self.request_id}]"
+        return text
+
+
+class BadRequestError(APIStatusError):
+    """HTTP 400: the service rejected the request's parameters."""
+
+
+class AuthenticationError(APIStatusError):
+    """HTTP 401: missing, invalid or expired key or token."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """HTTP 403: the identity lacks access (e.g. a missing RBAC role)."""
+
+
+class NotFoundError(APIStatusError):
+    """HTTP 404: unknown video, job, generation or deployment."""
+
+
+class ConflictError(APIStatusError):
+    """HTTP 409: the resource is not in a state that allows the operation."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """HTTP 422."""
+
+
+class RateLimitError(APIStatusError):
+    """HTTP 429: rate limit or quota exceeded. ``retry_after`` holds the server's hint in seconds."""
+
+    @property
+    def retry_after(self) -> float | None:
+        """The delay the service asked for, in seconds, when it sent one."""
+        from ._retry import retry_after_seconds
+
+        return retry_after_seconds(self.headers)
+
+
+class ContentPolicyError(BadRequestError):
+    """The request was blocked by content filtering / moderation (Responsible AI policy).
+
+    ``categories`` maps each filtered category (``hate``, ``violence``, ...) to its result.
+    """
+
+    @property
+    def categories(self) -> dict[str, Any]:
+        """The filter results the service returned, keyed by category (may be empty)."""
+        from ._wire import content_filter_results
+
+        return content_filter_results(self.body)
+
+
+class InternalServerError(APIStatusError):
+    """HTTP 5xx: the service failed."""
+
+
+class UnexpectedResponseError(APIStatusError):
+    """A success status whose body is not what the API documents (e.g. HTML, bad JSON)."""
+
+
+class JobFailedError(FoundryVideoError):
+    """The job ended ``failed`` (or ``cancelled``). Carries the service's code and message."""
+
+    def __init__(
+        self,
+        job_id: str,
+        *,
+        code: str | None,
+        message: str | None,
+        status: str = "failed",
+        job: Any = None,
+    ) -> None:
+        self.job_id = job_id
+        self.code = code
+        self.message = message
+        self.status = status
+        self.job = job
+        detail = f"{code}: {message}" if code else (message or "no reason given")
+        super().__init__(f"Job {job_id} {status}: {detail}")
+
+    @property
+    def is_content_policy(self) -> bool:
+        """True when the failure reason looks like moderation / content policy."""
+        text = f"{self.code or ''} {self.message or ''}".lower()
+        return any(word in text for word in ("moderation", "content_policy", "content_filter",
+                                             "policy", "responsibleai"))
+
+
+class JobTimeoutError(FoundryVideoError, TimeoutError):
+    """The caller's ``timeout`` ran out. The job goes on remotely: resume it with ``job_id``."""
+
+    def __init__(self, job_id: str, timeout: float, *, last_status: str | None = None) -> None:
+        self.job_id = job_id
+        self.timeout = timeout
+        self.last_status = last_status
+        super().__init__(
+            f"Job {job_id} did not finish within {timeout:g}s (last status: {last_status}); "
+            f"it continues on the service: resume with client.videos.job({job_id!r})"
+        )
+
+
+class UnknownStatusError(FoundryVideoError):
+    """The service reported a job status this SDK does not know; polling stops instead of spinning."""
+
+    def __init__(self, job_id: str, status: str) -> None:
+        self.job_id = job_id
+        self.status = status
+        super().__init__(f"Job {job_id} has unknown status {status!r}; refusing to guess")
+
+
+class DownloadError(FoundryVideoError):
+    """The content could not be downloaded intact. No partial file is left at the target."""
+
+    def __init__(self, message: str, *, job_id: str | None = None,
+                 request_id: str | None = None) -> None:
+        self.job_id = job_id
+        self.request_id = request_id
+        text = message + (f" [request id: {request_id}]" if request_id else "")
+        super().__init__(text)
+
+
+class ContentExpiredError(DownloadError):
+    """The job's downloadable assets have expired (``expires_at`` passed)."""
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status: int) -> type[APIStatusError]:
+    """Map an HTTP status to its exception class."""
+    if status >= 500:
+        return InternalServerError
+    return _STATUS_CLASSES.get(status, APIStatusError)

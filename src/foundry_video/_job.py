@@ -1,0 +1,320 @@
+"""The awaitable Job: poll until terminal, then stream the result to disk.
+
+One loop, :meth:`Job.events`, does the work and yields typed events; ``await job``,
+:meth:`Job.wait` and :meth:`Job.result` consume it. Both Sora 2 videos and Sora 1
+generation jobs use this class through a small :class:`JobBackend` adapter, so polling,
+timeouts, cancellation and downloads exist once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
+
+import anyio
+
+from ._download import stream_to_path
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    FoundryVideoError,
+    JobFailedError,
+    JobTimeoutError,
+)
+from ._events import (
+    DownloadProgress,
+    DownloadSaved,
+    DownloadStarted,
+    JobCompleted,
+    JobEvent,
+    JobFailed,
+    JobProgress,
+    JobQueued,
+)
+from ._poll import PollStrategy
+
+if TYPE_CHECKING:
+    from ._transport import Transport
+
+logger = logging.getLogger("foundry_video")
+
+ModelT = TypeVar("ModelT")
+Phase = Literal["queued", "running", "succeeded", "failed"]
+ProgressHandler = Callable[[JobEvent], "Awaitable[None] | None"]
+MAX_CONSECUTIVE_POLL_ERRORS = 6
+
+
+@dataclass(frozen=True)
+class Content:
+    """Where a finished job's asset lives on the API."""
+
+    path: str
+    params: Mapping[str, Any]
+
+
+class JobBackend(Protocol[ModelT]):
+    """What :class:`Job` needs to know about one API's job objects."""
+
+    async def fetch(self, job_id: str) -> tuple[ModelT, Mapping[str, str]]:
+        """GET the job; return the model and the response headers."""
+        ...
+
+    def phase(self, model: ModelT) -> Phase:
+        """Map the service status; raise ``UnknownStatusError`` for a status it does not know."""
+        ...
+
+    def status(self, model: ModelT) -> str:
+        """The raw status string."""
+        ...
+
+    def progress(self, model: ModelT) -> int | None:
+        """Approximate percent complete, when the API reports it."""
+        ...
+
+    def failure(self, model: ModelT) -> tuple[str | None, str | None]:
+        """``(code, message)`` of a failed job."""
+        ...
+
+    def content(self, model: ModelT, variant: str, index: int) -> Content:
+        """Where to download ``variant`` (raises ``ContentExpiredError``/``DownloadError``)."""
+        ...
+
+    async def delete(self, job_id: str) -> None:
+        """Delete the remote job (only when the caller asked for it)."""
+        ...
+
+
+class Job(Generic[ModelT]):
+    """A video job on the service: await it, download its result, or watch its events.
+
+    ``await job`` polls until the job ends and returns the final model (a
+    :class:`~foundry_video.Video` for Sora 2), or raises :class:`JobFailedError`.
+    ``await job.result("out.mp4")`` does that and then streams the file to disk. The job
+    id (``job.id``) is all that is needed to resume after a restart:
+    ``client.videos.job(job_id)``.
+    """
+
+    def __init__(self, transport: Transport, backend: JobBackend[ModelT], job_id: str,
+                 latest: ModelT | None = None, *, poll_interval: float | None = None,
+                 max_poll_interval: float = 30.0) -> None:
+        if not job_id:
+            raise ValueError("job_id must be a non-empty string")
+        self.id = job_id
+        self._transport = transport
+        self._backend = backend
+        self._latest = latest
+        self._poll_interval = poll_interval
+        self._max_poll_interval = max_poll_interval
+
+    # -- state ---------------------------------------------------------------------------
+
+    @property
+    def latest(self) -> ModelT | None:
+        """The most recent job object seen (from create, retrieve or polling)."""
+        return self._latest
+
+    @property
+    def status(self) -> str | None:
+        """The last known status (``None`` before the first poll of a re-attached job)."""
+        return None if self._latest is None else self._backend.status(self._latest)
+
+    @property
+    def progress(self) -> int | None:
+        """The last known progress percent."""
+        return None if self._latest is None else self._backend.progress(self._latest)
+
+    @property
+    def done(self) -> bool:
+        """True once the last known status is terminal."""
+        return self._latest is not None and self._backend.phase(self._latest) in (
+            "succeeded", "failed")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self.id!r}, status={self.status!r}, " \
+               f"progress={self.progress!r})"
+
+    async def refresh(self) -> ModelT:
+        """Fetch the job once and return it (no waiting)."""
+        model, _ = await self._backend.fetch(self.id)
+        self._latest = model
+        return model
+
+    # -- waiting -------------------------------------------------------------------------
+
+    def __await__(self) -> Generator[Any, None, ModelT]:
+        return self.wait().__await__()
+
+    async def wait(self, timeout: float | None = None, *, cancel_remote: bool = False) -> ModelT:
+        """Poll until the job ends; return the final job object.
+
+        Raises :class:`JobFailedError` if it failed, :class:`JobTimeoutError` (carrying the
+        job id) when ``timeout`` seconds pass first. Cancelling the awaiting task stops
+        polling; the remote job is deleted only with ``cancel_remote=True``.
+        """
+        await self._drain(self.events(timeout=timeout, cancel_remote=cancel_remote), None)
+        assert self._latest is not None
+        return self._latest
+
+    async def result(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        variant: str = "video",
+        on_progress: ProgressHandler | None = None,
+        timeout: float | None = None,
+        cancel_remote: bool = False,
+        index: int = 0,
+    ) -> Path:
+        """Wait for the job, then download ``variant`` to ``path``; return the saved path.
+
+        ``timeout`` is one deadline for polling and downloading together. ``on_progress``
+        receives every :class:`JobEvent` (sync or async callable). The file at ``path``
+        appears only when complete; on any failure no partial file is left behind.
+        """
+        target = Path(path).expanduser()
+        await self._drain(self.events(target, variant=variant, timeout=timeout,
+                                      cancel_remote=cancel_remote, index=index), on_progress)
+        return target
+
+    @staticmethod
+    async def _drain(events: AsyncGenerator[JobEvent, None], handler: ProgressHandler | None) -> None:
+        async with aclosing(events) as stream:
+            async for event in stream:
+                if handler is not None:
+                    outcome = handler(event)
+                    if outcome is not None:
+                        await outcome
+
+    # -- the loop ------------------------------------------------------------------------
+
+    async def events(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        variant: str = "video",
+        timeout: float | None = None,
+        cancel_remote: bool = False,
+        index: int = 0,
+    ) -> AsyncGenerator[JobEvent, None]:
+        """Drive the job and yield its lifecycle events.
+
+        Yields :class:`JobQueued` / :class:`JobProgress` while polling, then
+        :class:`JobCompleted` (or :class:`JobFailed`, followed by the raised
+        :class:`JobFailedError`), and with ``path`` also :class:`DownloadStarted`,
+        :class:`DownloadProgress` and :class:`DownloadSaved`. Use
+        ``contextlib.aclosing`` when breaking out early so temporary files go at once.
+        """
+        clock = self._transport.clock
+        deadline = None if timeout is None else clock.monotonic() + timeout
+        try:
+            async with aclosing(self._poll(deadline)) as polling:
+                async for event in polling:
+                    yield event
+            if path is not None:
+                async with aclosing(self._download(Path(path).expanduser(), variant, index,
+                                                   deadline)) as downloading:
+                    async for event in downloading:
+                        yield event
+        except TimeoutError:
+            raise JobTimeoutError(self.id, timeout or 0.0, last_status=self.status) from None
+        except anyio.get_cancelled_exc_class():
+            if cancel_remote:
+                with anyio.CancelScope(shield=True):
+                    await self._cancel_remote()
+            raise
+        except FoundryVideoError as exc:
+            if exc.job_id is None:
+                exc.job_id = self.id
+            raise
+
+    async def _cancel_remote(self) -> None:
+        try:
+            with anyio.fail_after(10):
+                await self._backend.delete(self.id)
+        except (FoundryVideoError, TimeoutError) as exc:
+            logger.warning("could not delete job %s after cancellation: %s", self.id, exc)
+
+    async def _poll(self, deadline: float | None) -> AsyncGenerator[JobEvent, None]:
+        clock = self._transport.clock
+        strategy = PollStrategy(interval=self._poll_interval, max_interval=self._max_poll_interval)
+        last_seen: tuple[str, int | None] | None = None
+        errors = 0
+        headers: Mapping[str, str] = {}
+        model = self._latest
+        while True:
+            if model is None:
+                try:
+                    model, headers = await self._fetch_before(deadline)
+                except (APIConnectionError, APIStatusError) as exc:
+                    # The transport's retries are spent; a long job still deserves patience
+                    # with transient failures, but not forever.
+                    transient = isinstance(exc, APIConnectionError) or exc.status_code in (
+                        408, 429, 500, 502, 503, 504)
+                    errors += 1
+                    if not transient or errors >= MAX_CONSECUTIVE_POLL_ERRORS:
+                        raise
+                    logger.info("poll of %s failed (%s); will retry", self.id, exc)
+                    error_headers = exc.headers if isinstance(exc, APIStatusError) else {}
+                    await self._sleep(strategy.next_delay(clock.monotonic(), error_headers),
+                                      deadline)
+                    continue
+                errors = 0
+                self._latest = model
+            phase = self._backend.phase(model)
+            state = (self._backend.status(model), self._backend.progress(model))
+            if phase == "succeeded":
+                yield JobCompleted(self.id, model)
+                return
+            if phase == "failed":
+                code, message = self._backend.failure(model)
+                yield JobFailed(self.id, code, message, state[0])
+                raise JobFailedError(self.id, code=code, message=message, status=state[0],
+                                     job=model)
+            if state != last_seen:
+                last_seen = state
+                yield (JobQueued(self.id, state[0]) if phase == "queued"
+                       else JobProgress(self.id, state[0], state[1]))
+            strategy.observe(clock.monotonic(), state[1])
+            await self._sleep(strategy.next_delay(clock.monotonic(), headers), deadline)
+            model = None
+
+    async def _sleep(self, delay: float, deadline: float | None) -> None:
+        clock = self._transport.clock
+        if deadline is not None:
+            remaining = deadline - clock.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            if delay >= remaining:
+                await clock.sleep(remaining)
+                raise TimeoutError
+        await clock.sleep(delay)
+
+    async def _fetch_before(self, deadline: float | None) -> tuple[ModelT, Mapping[str, str]]:
+        if deadline is None:
+            return await self._backend.fetch(self.id)
+        remaining = deadline - self._transport.clock.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        with anyio.fail_after(remaining):
+            return await self._backend.fetch(self.id)
+
+    async def _download(self, target: Path, variant: str, index: int,
+                        deadline: float | None) -> AsyncGenerator[JobEvent, None]:
+        assert self._latest is not None
+        content = self._backend.content(self._latest, variant, index)
+        steps = stream_to_path(self._transport, content.path, target, params=content.params,
+                               deadline=deadline, job_id=self.id)
+        received = 0
+        async with aclosing(steps) as progress:
+            async for step in progress:
+                received = step.received
+                if step.attempt_started:
+                    yield DownloadStarted(self.id, variant, target, step.total, step.resumed_from)
+                else:
+                    yield DownloadProgress(self.id, variant, step.received, step.total)
+        yield DownloadSaved(self.id, variant, target, received)

@@ -1,0 +1,102 @@
+"""Reading the service's error envelopes and headers (OpenAI, Azure v1, Azure Sora 1)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ._errors import APIStatusError, ContentPolicyError, status_error_class
+
+REQUEST_ID_HEADERS = ("x-request-id", "apim-request-id", "x-ms-request-id")
+
+_POLICY_CODES = {"content_filter", "content_policy_violation", "moderation_blocked",
+                 "responsibleaipolicyviolation", "input_moderation", "output_moderation"}
+
+
+def request_id_from(headers: Mapping[str, str]) -> str | None:
+    """The first request id header present (OpenAI's, then Azure's)."""
+    for name in REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return value
+    return None
+
+
+def _error_object(body: Any) -> dict[str, Any] | None:
+    """The error dict, whether wrapped in ``{"error": ...}`` or bare (Sora 1 spec form)."""
+    if not isinstance(body, dict):
+        return None
+    inner = body.get("error")
+    if isinstance(inner, dict):
+        return inner
+    if "message" in body or "code" in body:
+        return body
+    return None
+
+
+def _inner(error: Mapping[str, Any]) -> dict[str, Any]:
+    for key in ("innererror", "inner_error"):
+        value = error.get(key)
+        if isinstance(value, dict):
+            return value
+    return {}
+
+
+def content_filter_results(body: Any) -> dict[str, Any]:
+    """Per-category content-filter results from an error body (either Azure spelling)."""
+    error = _error_object(body) or {}
+    inner = _inner(error)
+    for source in (inner, error):
+        for key in ("content_filter_result", "content_filter_results", "error_details"):
+            value = source.get(key)
+            if isinstance(value, dict):
+                return value
+    return {}
+
+
+def _is_policy(error: Mapping[str, Any]) -> bool:
+    codes = {str(error.get("code") or "").lower(), str(_inner(error).get("code") or "").lower()}
+    return bool(codes & _POLICY_CODES)
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def parse_body(raw: bytes) -> Any:
+    """Best-effort JSON decoding of an error body; falls back to text."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", errors="replace")
+
+
+def make_status_error(
+    status: int, headers: Mapping[str, str], raw: bytes, *, reason: str | None = None
+) -> APIStatusError:
+    """Build the right :class:`APIStatusError` subclass from an error response."""
+    body = parse_body(raw)
+    error = _error_object(body)
+    request_id = request_id_from(headers)
+    if error is not None:
+        message = _as_text(error.get("message")) or reason or f"HTTP {status}"
+        code = _as_text(error.get("code"))
+        param = _as_text(error.get("param"))
+        type_ = _as_text(error.get("type"))
+    else:
+        text = body.strip() if isinstance(body, str) else ""
+        # HTML error pages from gateways are noise: keep the first line, short.
+        if text.lstrip().startswith("<"):
+            text = ""
+        message = (text.splitlines()[0][:300] if text else None) or reason or f"HTTP {status}"
+        code = param = type_ = None
+    cls: type[APIStatusError] = status_error_class(status)
+    if status == 400 and error is not None and _is_policy(error):
+        cls = ContentPolicyError
+    return cls(message, status_code=status, code=code, param=param, type=type_,
+               request_id=request_id, body=body, headers=dict(headers))

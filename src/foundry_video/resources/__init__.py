@@ -1,0 +1,1 @@
+"""API resources hanging off :class:`~foundry_video.VideoClient`."""

@@ -1,0 +1,243 @@
+"""Sora 2: the Videos API (``/videos``) on Azure OpenAI v1 and OpenAI."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
+
+from .._download import download_to_path
+from .._errors import ContentExpiredError, UnknownStatusError
+from .._files import FileInput, Upload, read_upload
+from .._job import Content, Job, Phase
+from .._pagination import AsyncPager
+from ..capabilities import GENERIC, ModelCapabilities
+from ..models import (
+    ImageReference,
+    Video,
+    VideoDeleted,
+    VideoList,
+    VideoStatus,
+)
+from ._base import Resource, multipart, parse
+
+if TYPE_CHECKING:
+    from .._transport import Transport
+
+VideoJob = Job[Video]
+"""A :class:`Job` whose result is a :class:`Video`."""
+
+_PHASES: dict[str, Phase] = {
+    VideoStatus.QUEUED: "queued",
+    VideoStatus.IN_PROGRESS: "running",
+    VideoStatus.COMPLETED: "succeeded",
+    VideoStatus.FAILED: "failed",
+}
+_VARIANTS = ("video", "thumbnail", "spritesheet")
+
+
+def _video_path(video_id: str, suffix: str = "") -> str:
+    if not video_id or not isinstance(video_id, str):
+        raise ValueError("video_id must be a non-empty string")
+    return f"/videos/{quote(video_id, safe='')}{suffix}"
+
+
+class _VideoBackend:
+    """Teaches :class:`Job` the Sora 2 status values and content URL."""
+
+    def __init__(self, videos: Videos) -> None:
+        self._videos = videos
+
+    async def fetch(self, job_id: str) -> tuple[Video, Mapping[str, str]]:
+        response = await self._videos._transport.request("GET", _video_path(job_id))
+        return parse(Video, response), response.headers
+
+    def phase(self, model: Video) -> Phase:
+        phase = _PHASES.get(model.status)
+        if phase is None:
+            raise UnknownStatusError(model.id, model.status)
+        return phase
+
+    def status(self, model: Video) -> str:
+        return model.status
+
+    def progress(self, model: Video) -> int | None:
+        return model.progress
+
+    def failure(self, model: Video) -> tuple[str | None, str | None]:
+        error = model.error
+        return (error.code, error.message) if error else (None, None)
+
+    def content(self, model: Video, variant: str, index: int) -> Content:
+        self._videos._check_variant(model.model, variant)
+        if index != 0:
+            raise ValueError("a Sora 2 video has a single output; index must be 0")
+        now = self._videos._transport.clock.time()
+        if model.expires_at is not None and model.expires_at.timestamp() <= now:
+            raise ContentExpiredError(
+                f"the assets of video {model.id} expired at {model.expires_at.isoformat()}",
+                job_id=model.id)
+        return Content(_video_path(model.id, "/content"), {"variant": variant})
+
+    async def delete(self, job_id: str) -> None:
+        await self._videos.delete(job_id)
+
+
+class Videos(Resource):
+    """``client.videos``: create, inspect and download Sora 2 videos."""
+
+    @property
+    def _backend(self) -> _VideoBackend:
+        return _VideoBackend(self)
+
+    def _caps(self, model: str | None) -> ModelCapabilities:
+        return self._client._capabilities_for(model) or GENERIC
+
+    def _check_variant(self, model: str | None, variant: str) -> None:
+        if variant not in _VARIANTS:
+            raise ValueError(f"variant must be one of {', '.join(_VARIANTS)}; got {variant!r}")
+        if self._client.validate:
+            self._caps(model).check_variant(model or "this model", variant)
+
+    def job(self, video_id: str, *, video: Video | None = None) -> VideoJob:
+        """Re-attach to an existing video by id (e.g. after a restart). No request is sent."""
+        _video_path(video_id)
+        return Job(self._transport, self._backend, video_id, video,
+                   poll_interval=self._client.poll_interval,
+                   max_poll_interval=self._client.max_poll_interval)
+
+    async def create(
+        self,
+        *,
+        prompt: str,
+        model: str = "sora-2",
+        size: str | None = None,
+        seconds: int | str | None = None,
+        input_reference: FileInput | ImageReference | Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> VideoJob:
+        """Start a video job and return its :class:`Job` (``await`` it, or ``.result(path)``).
+
+        ``input_reference`` is the first frame: a path, bytes or binary file (sent as
+        multipart/form-data), or ``{"image_url": ...}`` / ``{"file_id": ...}`` (sent as JSON).
+        Parameters are checked against the model's limits before anything is sent.
+        """
+        caps = self._caps(model)
+        seconds_value = _seconds(seconds)
+        self._validate(model, caps, prompt=prompt, size=size, seconds=seconds_value)
+        fields: dict[str, Any] = {"model": model, "prompt": prompt, "size": size,
+                                  "seconds": None if seconds_value is None else str(seconds_value)}
+        fields = {k: v for k, v in fields.items() if v is not None}
+        fields.update(extra_body or {})
+        if input_reference is None:
+            response = await self._transport.request("POST", "/videos", json_body=fields,
+                                                     idempotent=False)
+        elif isinstance(input_reference, (ImageReference, dict)):
+            ref = ImageReference.model_validate(input_reference)
+            fields["input_reference"] = ref.model_dump(exclude_none=True)
+            response = await self._transport.request("POST", "/videos", json_body=fields,
+                                                     idempotent=False)
+        else:
+            upload = await read_upload(input_reference, default_name="input_reference")
+            self._validate_reference(model, caps, upload, size)
+            response = await self._transport.request(
+                "POST", "/videos", form=multipart(fields, {"input_reference": upload}),
+                idempotent=False)
+        video = parse(Video, response)
+        return self.job(video.id, video=video)
+
+    def _validate(self, model: str, caps: ModelCapabilities, *, prompt: str,
+                  size: str | None, seconds: int | None) -> None:
+        if not isinstance(prompt, str):
+            raise TypeError("prompt must be a string")
+        if not self._client.validate:
+            return
+        caps.check_prompt(prompt)
+        if size is not None:
+            caps.check_size(model, size)
+        if seconds is not None:
+            caps.check_seconds(model, seconds)
+
+    def _validate_reference(self, model: str, caps: ModelCapabilities, upload: Upload,
+                            size: str | None) -> None:
+        if not self._client.validate:
+            return
+        allowed = caps.input_reference_types
+        if allowed is not None and upload.content_type not in allowed:
+            raise ValueError(f"input_reference must be one of {', '.join(sorted(allowed))} for "
+                             f"{model!r}; got {upload.content_type}")
+        expected = size or caps.default_size
+        actual = upload.image_size
+        if expected and actual and f"{actual[0]}x{actual[1]}" != expected:
+            raise ValueError(f"input_reference is {actual[0]}x{actual[1]} but the video size is "
+                             f"{expected}; the image must match the size exactly")
+
+    async def retrieve(self, video_id: str) -> Video:
+        """Fetch a video's current state."""
+        return parse(Video, await self._transport.request("GET", _video_path(video_id)))
+
+    def list(self, *, limit: int | None = None, order: Literal["asc", "desc"] | None = None,
+             after: str | None = None) -> AsyncPager[Video, VideoList]:
+        """List videos: ``await`` it for one page, or ``async for`` over all of them.
+
+        ``limit`` is the page size (1 to 100); pages are followed with the ``after`` cursor.
+        """
+        if limit is not None and not 0 < limit <= 100:
+            raise ValueError("limit must be between 1 and 100")
+        if order not in (None, "asc", "desc"):
+            raise ValueError("order must be 'asc' or 'desc'")
+        transport: Transport = self._transport
+
+        async def fetch(cursor: str | None) -> VideoList:
+            response = await transport.request(
+                "GET", "/videos", params={"limit": limit, "order": order, "after": cursor})
+            return parse(VideoList, response)
+
+        return AsyncPager(fetch, after)
+
+    async def delete(self, video_id: str) -> VideoDeleted:
+        """Delete a video and its assets."""
+        return parse(VideoDeleted, await self._transport.request("DELETE", _video_path(video_id)))
+
+    async def remix(self, video_id: str, *, prompt: str) -> VideoJob:
+        """Start a remix of a completed video with a new prompt; returns the new job."""
+        if self._client.validate:
+            GENERIC.check_prompt(prompt)
+        response = await self._transport.request(
+            "POST", _video_path(video_id, "/remix"), json_body={"prompt": prompt},
+            idempotent=False)
+        video = parse(Video, response)
+        return self.job(video.id, video=video)
+
+    async def download(
+        self,
+        video_id: str,
+        path: str | os.PathLike[str],
+        *,
+        variant: str = "video",
+        timeout: float | None = None,
+    ) -> Path:
+        """Download a completed video's ``variant`` to ``path`` (atomic, resumable)."""
+        self._check_variant(None, variant)
+        clock = self._transport.clock
+        deadline = None if timeout is None else clock.monotonic() + timeout
+        return await download_to_path(self._transport, _video_path(video_id, "/content"),
+                                      path, params={"variant": variant}, deadline=deadline,
+                                      job_id=video_id)
+
+
+def _seconds(value: int | str | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise TypeError("seconds must be an int or a numeric string")
+    if isinstance(value, str):
+        if not value.strip().isdigit():
+            raise ValueError(f"seconds must be a whole number, got {value!r}")
+        return int(value)
+    if isinstance(value, int):
+        return value
+    raise TypeError(f"seconds must be an int or a numeric string, got {type(value).__name__}")
+
