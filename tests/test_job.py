@@ -1,0 +1,238 @@
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import anyio
+import pytest
+from aiohttp import web
+
+from foundry_video import (
+    ContentExpiredError,
+    DownloadProgress,
+    DownloadSaved,
+    DownloadStarted,
+    JobCompleted,
+    JobFailed,
+    JobFailedError,
+    JobProgress,
+    JobQueued,
+    JobTimeoutError,
+    ManualClock,
+    UnknownStatusError,
+    Video,
+    VideoClient,
+)
+
+from .fakes import FakeService, video
+
+PATH = "/openai/v1/videos/video_1"
+CONTENT = "/openai/v1/videos/video_1/content"
+MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 400
+
+
+def serve_content(service: FakeService, data: bytes = MP4) -> None:
+    @service.route("GET", CONTENT)
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(body=data, content_type="video/mp4")
+
+
+async def test_await_job_polls_until_completed(live_client: VideoClient, service: FakeService,
+                                               clock: ManualClock) -> None:
+    service.json("GET", PATH, [video(status="queued"), video(status="in_progress", progress=40),
+                               video(status="in_progress", progress=80),
+                               video(status="completed")])
+    job = live_client.videos.job("video_1")
+    assert job.status is None
+    done = await job
+    assert isinstance(done, Video) and done.status == "completed"
+    assert job.status == "completed" and job.progress == 100 and job.done
+    assert len(service.requests) == 4
+    assert len(clock.sleeps) == 3 and all(s > 0 for s in clock.sleeps)
+
+
+async def test_result_downloads_after_completion(live_client: VideoClient, service: FakeService,
+                                                 tmp_path: Path) -> None:
+    service.json("GET", PATH, [video(status="in_progress", progress=50), video(status="completed")])
+    serve_content(service)
+    out = await live_client.videos.job("video_1").result(tmp_path / "out.mp4")
+    assert out == tmp_path / "out.mp4"
+    assert hashlib.sha256(out.read_bytes()).digest() == hashlib.sha256(MP4).digest()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]  # no temp files left
+    assert service.last("GET", CONTENT).query == {"variant": "video"}
+    assert service.last("GET", CONTENT).headers["Accept"] == "application/binary"
+
+
+async def test_result_thumbnail_variant(live_client: VideoClient, service: FakeService,
+                                        tmp_path: Path) -> None:
+    service.json("GET", PATH, video(status="completed"))
+    serve_content(service, b"RIFF\x00\x00\x00\x00WEBPVP8 ")
+    out = await live_client.videos.job("video_1").result(tmp_path / "t.webp", variant="thumbnail")
+    assert out.read_bytes().startswith(b"RIFF")
+    assert service.last("GET", CONTENT).query == {"variant": "thumbnail"}
+    with pytest.raises(ValueError, match="variant"):
+        await live_client.videos.job("video_1").result(tmp_path / "x", variant="poster")
+
+
+async def test_events_stream_the_whole_lifecycle(live_client: VideoClient, service: FakeService,
+                                                 tmp_path: Path) -> None:
+    service.json("GET", PATH, [video(status="queued"), video(status="in_progress", progress=10),
+                               video(status="in_progress", progress=10),
+                               video(status="in_progress", progress=60),
+                               video(status="completed")])
+    serve_content(service)
+    job = live_client.videos.job("video_1")
+    kinds = [type(e).__name__ async for e in job.events(tmp_path / "o.mp4")]
+    assert kinds == ["JobQueued", "JobProgress", "JobProgress", "JobCompleted",
+                     "DownloadStarted", "DownloadProgress", "DownloadSaved"]
+
+
+async def test_on_progress_receives_typed_events(live_client: VideoClient, service: FakeService,
+                                                 tmp_path: Path) -> None:
+    service.json("GET", PATH, [video(status="in_progress", progress=30), video(status="completed")])
+    serve_content(service)
+    seen: list[object] = []
+
+    async def on_progress(event: object) -> None:
+        seen.append(event)
+
+    await live_client.videos.job("video_1").result(tmp_path / "o.mp4", on_progress=on_progress)
+    progress = [e for e in seen if isinstance(e, JobProgress)]
+    assert progress[0].progress == 30
+    started = next(e for e in seen if isinstance(e, DownloadStarted))
+    assert started.total == len(MP4) and started.resumed_from == 0
+    last = [e for e in seen if isinstance(e, DownloadProgress)][-1]
+    assert last.received == len(MP4) and last.fraction == 1.0
+    saved = seen[-1]
+    assert isinstance(saved, DownloadSaved) and saved.size == len(MP4)
+    assert any(isinstance(e, JobCompleted) for e in seen)
+    assert not any(isinstance(e, (JobQueued, JobFailed)) for e in seen)
+
+
+async def test_failed_job_raises_with_service_code(live_client: VideoClient,
+                                                   service: FakeService, tmp_path: Path) -> None:
+    service.json("GET", PATH, [video(status="in_progress", progress=5),
+                               video(status="failed", error={"code": "moderation_blocked",
+                                                             "message": "Blocked by policy"})])
+    job = live_client.videos.job("video_1")
+    with pytest.raises(JobFailedError) as info:
+        await job.result(tmp_path / "o.mp4")
+    err = info.value
+    assert (err.job_id, err.code, err.message) == ("video_1", "moderation_blocked",
+                                                   "Blocked by policy")
+    assert err.is_content_policy
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_unknown_status_raises_instead_of_spinning(live_client: VideoClient,
+                                                         service: FakeService) -> None:
+    service.json("GET", PATH, video(status="cancelled"))
+    with pytest.raises(UnknownStatusError) as info:
+        await live_client.videos.job("video_1")
+    assert info.value.status == "cancelled" and info.value.job_id == "video_1"
+    assert len(service.requests) == 1
+
+
+async def test_expired_content_raises_typed_error(live_client: VideoClient, service: FakeService,
+                                                  clock: ManualClock, tmp_path: Path) -> None:
+    service.json("GET", PATH, video(status="completed", expires_at=int(clock.time()) - 1))
+    with pytest.raises(ContentExpiredError) as info:
+        await live_client.videos.job("video_1").result(tmp_path / "o.mp4")
+    assert info.value.job_id == "video_1"
+    assert list(tmp_path.iterdir()) == []
+    assert not any(r.path == CONTENT for r in service.requests)
+
+
+async def test_completed_with_empty_content_is_an_error(live_client: VideoClient,
+                                                        service: FakeService,
+                                                        tmp_path: Path) -> None:
+    from foundry_video import DownloadError
+
+    service.json("GET", PATH, video(status="completed"))
+    serve_content(service, b"")
+    with pytest.raises(DownloadError, match="no content"):
+        await live_client.videos.job("video_1").result(tmp_path / "o.mp4")
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_timeout_carries_the_job_id(live_client: VideoClient, service: FakeService,
+                                          clock: ManualClock) -> None:
+    service.json("GET", PATH, video(status="in_progress", progress=1))
+    start = clock.monotonic()
+    with pytest.raises(JobTimeoutError) as info:
+        await live_client.videos.job("video_1").wait(timeout=120)
+    assert info.value.job_id == "video_1" and info.value.last_status == "in_progress"
+    assert "client.videos.job('video_1')" in str(info.value)
+    assert 120 <= clock.monotonic() - start < 121
+    assert isinstance(info.value, TimeoutError)
+
+
+async def test_poll_hint_is_a_floor(live_client: VideoClient, service: FakeService,
+                                    clock: ManualClock) -> None:
+    service.json("GET", PATH, [video(status="queued"), video(status="completed")],
+                 headers={"openai-poll-after-ms": "4000"})
+    await live_client.videos.job("video_1")
+    assert clock.sleeps == [4.0]
+
+
+async def test_fixed_poll_interval(service: FakeService, clock: ManualClock) -> None:
+    from foundry_video import ApiKeyAuth
+
+    service.json("GET", PATH, [video(status="queued"), video(status="queued"),
+                               video(status="completed")])
+    async with VideoClient(f"http://127.0.0.1:{service.port}", auth=ApiKeyAuth("k"),
+                           clock=clock, poll_interval=5) as client:
+        await client.videos.job("video_1")
+    assert clock.sleeps == [5, 5]
+
+
+async def test_transient_poll_errors_are_survived(live_client: VideoClient, service: FakeService
+                                                  ) -> None:
+    answers = iter([503, 503, 503, 200])
+
+    @service.route("GET", PATH)
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if next(answers) == 503:
+            return web.json_response({"error": {"message": "busy"}}, status=503)
+        return web.json_response(video(status="completed"))
+
+    assert (await live_client.videos.job("video_1")).status == "completed"
+
+
+async def test_cancelling_stops_polling_and_keeps_the_remote_job(
+        live_client: VideoClient, service: FakeService, tmp_path: Path) -> None:
+    polled = anyio.Event()
+
+    @service.route("GET", PATH)
+    async def handler(request: web.Request) -> web.StreamResponse:
+        polled.set()
+        return web.json_response(video(status="in_progress", progress=3))
+
+    clock = live_client.clock
+    assert isinstance(clock, ManualClock)
+    clock.auto_advance = False
+    job = live_client.videos.job("video_1")
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(job.result, tmp_path / "o.mp4")
+        await polled.wait()
+        tg.cancel_scope.cancel()
+    assert [r.method for r in service.requests] == ["GET"]
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_cancel_remote_deletes_the_job(live_client: VideoClient,
+                                             service: FakeService) -> None:
+    service.json("GET", PATH, video(status="in_progress", progress=3))
+    service.json("DELETE", PATH, {"id": "video_1", "object": "video.deleted", "deleted": True})
+    clock = live_client.clock
+    assert isinstance(clock, ManualClock)
+    clock.auto_advance = False
+    job = live_client.videos.job("video_1")
+    with anyio.move_on_after(0.2):
+        await job.wait(cancel_remote=True)
+    assert [r.method for r in service.requests] == ["GET", "DELETE"]
+
+
+def test_job_requires_an_id(client: VideoClient) -> None:
+    with pytest.raises(ValueError):
+        client.videos.job("")

@@ -1,0 +1,214 @@
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+
+import aiohttp
+import pytest
+from aioresponses import aioresponses
+
+from foundry_video import (
+    APIConnectionError,
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    ContentPolicyError,
+    InternalServerError,
+    ManualClock,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnexpectedResponseError,
+    VideoClient,
+)
+
+from .conftest import BASE, SECRET
+from .fakes import video
+
+GET_URL = BASE + "/videos/video_1"
+CREATE_URL = BASE + "/videos"
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [(400, BadRequestError), (401, AuthenticationError), (403, PermissionDeniedError),
+     (404, NotFoundError), (409, ConflictError), (429, RateLimitError),
+     (500, InternalServerError), (503, InternalServerError), (418, APIStatusError)],
+)
+async def test_each_status_maps_to_its_exception(client: VideoClient, mock: aioresponses,
+                                                 status: int, cls: type[APIStatusError]) -> None:
+    body = {"error": {"message": "nope", "type": "invalid_request_error", "param": "size",
+                      "code": "bad_thing"}}
+    mock.get(GET_URL, status=status, payload=body, headers={"apim-request-id": "apim-42"},
+             repeat=True)
+    with pytest.raises(cls) as info:
+        await client.videos.retrieve("video_1")
+    err = info.value
+    assert type(err) is cls
+    assert (err.status_code, err.code, err.message, err.param) == (status, "bad_thing", "nope",
+                                                                  "size")
+    assert err.request_id == "apim-42"
+    assert "apim-42" in str(err)
+
+
+async def test_content_filter_becomes_content_policy_error(client: VideoClient,
+                                                           mock: aioresponses) -> None:
+    body = {"error": {"message": "The response was filtered", "type": None, "param": "prompt",
+                      "code": "content_filter", "status": 400,
+                      "innererror": {"code": "ResponsibleAIPolicyViolation",
+                                     "content_filter_result": {
+                                         "violence": {"filtered": True, "severity": "high"}}}}}
+    mock.post(CREATE_URL, status=400, payload=body, headers={"x-request-id": "rid-1"})
+    with pytest.raises(ContentPolicyError) as info:
+        await client.videos.create(prompt="something violent")
+    assert isinstance(info.value, BadRequestError)
+    assert info.value.categories["violence"]["filtered"] is True
+    assert info.value.request_id == "rid-1"
+
+
+async def test_sora1_bare_error_body_with_inner_error(client: VideoClient,
+                                                      mock: aioresponses) -> None:
+    body = {"code": "moderation", "message": "blocked", "inner_error": {
+        "code": "ResponsibleAIPolicyViolation", "error_details": {"sexual": {"filtered": True}}}}
+    mock.get(GET_URL, status=400, payload=body)
+    with pytest.raises(ContentPolicyError) as info:
+        await client.videos.retrieve("video_1")
+    assert info.value.categories == {"sexual": {"filtered": True}}
+
+
+async def test_html_error_page_gives_a_clean_message(client: VideoClient,
+                                                     mock: aioresponses) -> None:
+    mock.get(GET_URL, status=502, body="<html><body>Bad gateway</body></html>",
+             content_type="text/html", repeat=True)
+    with pytest.raises(InternalServerError) as info:
+        await client.videos.retrieve("video_1")
+    assert "<html>" not in str(info.value)
+
+
+async def test_invalid_json_on_success_is_unexpected_response(client: VideoClient,
+                                                              mock: aioresponses) -> None:
+    mock.get(GET_URL, status=200, body="not json", content_type="text/plain")
+    with pytest.raises(UnexpectedResponseError):
+        await client.videos.retrieve("video_1")
+
+
+async def test_wrong_shape_on_success_is_unexpected_response(client: VideoClient,
+                                                             mock: aioresponses) -> None:
+    mock.get(GET_URL, status=200, payload={"object": "video"}, headers={"x-request-id": "r9"})
+    with pytest.raises(UnexpectedResponseError) as info:
+        await client.videos.retrieve("video_1")
+    assert info.value.request_id == "r9"
+
+
+async def test_retry_after_seconds_is_honoured(client: VideoClient, clock: ManualClock,
+                                               mock: aioresponses) -> None:
+    mock.get(GET_URL, status=429, payload={"error": {"message": "slow down"}},
+             headers={"Retry-After": "7"})
+    mock.get(GET_URL, payload=video())
+    assert (await client.videos.retrieve("video_1")).id == "video_1"
+    assert clock.sleeps == [7.0]
+
+
+async def test_retry_after_ms_wins_over_retry_after(client: VideoClient, clock: ManualClock,
+                                                    mock: aioresponses) -> None:
+    mock.get(GET_URL, status=503, headers={"retry-after-ms": "1500", "Retry-After": "9"})
+    mock.get(GET_URL, payload=video())
+    await client.videos.retrieve("video_1")
+    assert clock.sleeps == [1.5]
+
+
+async def test_retry_after_http_date(client: VideoClient, clock: ManualClock,
+                                     mock: aioresponses) -> None:
+    when = datetime.now(timezone.utc) + timedelta(seconds=30)
+    mock.get(GET_URL, status=429, headers={"Retry-After": format_datetime(when, usegmt=True)})
+    mock.get(GET_URL, payload=video())
+    await client.videos.retrieve("video_1")
+    assert len(clock.sleeps) == 1 and 25 <= clock.sleeps[0] <= 31
+
+
+async def test_backoff_is_exponential_with_full_jitter_and_bounded(
+        client: VideoClient, clock: ManualClock, mock: aioresponses) -> None:
+    mock.get(GET_URL, status=500, repeat=True)
+    with pytest.raises(InternalServerError):
+        await client.videos.retrieve("video_1")
+    assert len(clock.sleeps) == 2  # max_retries=2
+    assert 0 <= clock.sleeps[0] <= 0.5 and 0 <= clock.sleeps[1] <= 1.0
+
+
+async def test_a_too_long_retry_after_is_not_waited_for(client: VideoClient, clock: ManualClock,
+                                                        mock: aioresponses) -> None:
+    mock.get(GET_URL, status=429, headers={"Retry-After": "3600"})
+    with pytest.raises(RateLimitError) as info:
+        await client.videos.retrieve("video_1")
+    assert clock.sleeps == []
+    assert info.value.retry_after == 3600
+
+
+async def test_x_should_retry_false_stops_retries(client: VideoClient, mock: aioresponses) -> None:
+    mock.get(GET_URL, status=503, headers={"x-should-retry": "false"})
+    with pytest.raises(InternalServerError):
+        await client.videos.retrieve("video_1")
+    assert len(mock.requests[("GET", aiohttp.client.URL(GET_URL))]) == 1
+
+
+async def test_create_is_not_retried_on_500(client: VideoClient, mock: aioresponses) -> None:
+    mock.post(CREATE_URL, status=500, repeat=True)
+    with pytest.raises(InternalServerError):
+        await client.videos.create(prompt="a cat")
+    assert len(mock.requests[("POST", aiohttp.client.URL(CREATE_URL))]) == 1
+
+
+async def test_create_is_retried_on_429(client: VideoClient, clock: ManualClock,
+                                        mock: aioresponses) -> None:
+    mock.post(CREATE_URL, status=429, headers={"Retry-After": "2"})
+    mock.post(CREATE_URL, payload=video())
+    job = await client.videos.create(prompt="a cat")
+    assert job.id == "video_1" and clock.sleeps == [2.0]
+
+
+async def test_create_is_retried_when_connection_is_refused(
+        client: VideoClient, mock: aioresponses) -> None:
+    refused = aiohttp.ClientConnectorError(
+        aiohttp.client_reqrep.ConnectionKey("res", 443, True, True, None, None, None),
+        OSError(111, "Connection refused"))
+    mock.post(CREATE_URL, exception=refused)
+    mock.post(CREATE_URL, payload=video())
+    assert (await client.videos.create(prompt="a cat")).id == "video_1"
+
+
+async def test_create_is_not_retried_after_a_dropped_connection(
+        client: VideoClient, mock: aioresponses) -> None:
+    # The request may have reached the service: re-sending could start a second job.
+    mock.post(CREATE_URL, exception=aiohttp.ServerDisconnectedError())
+    mock.post(CREATE_URL, payload=video())
+    with pytest.raises(APIConnectionError):
+        await client.videos.create(prompt="a cat")
+
+
+async def test_get_is_retried_after_a_dropped_connection(client: VideoClient,
+                                                         mock: aioresponses) -> None:
+    mock.get(GET_URL, exception=aiohttp.ServerDisconnectedError())
+    mock.get(GET_URL, payload=video())
+    assert (await client.videos.retrieve("video_1")).id == "video_1"
+
+
+async def test_connection_error_message_has_no_secret(clock: ManualClock,
+                                                      mock: aioresponses) -> None:
+    from foundry_video import ApiKeyAuth
+
+    mock.get(re.compile(r".*"), exception=aiohttp.ClientOSError(f"boom {SECRET}"), repeat=True)
+    async with VideoClient("https://res.openai.azure.com", auth=ApiKeyAuth(SECRET),
+                           clock=clock) as client:
+        with pytest.raises(APIConnectionError) as info:
+            await client.videos.retrieve("video_1")
+    assert SECRET not in str(info.value)
+
+
+async def test_error_message_echoing_the_key_is_redacted(client: VideoClient,
+                                                         mock: aioresponses) -> None:
+    mock.get(GET_URL, status=400, payload={"error": {"message": f"bad key {SECRET}"}})
+    with pytest.raises(BadRequestError) as info:
+        await client.videos.retrieve("video_1")
+    assert SECRET not in str(info.value) and SECRET not in info.value.message
