@@ -9,6 +9,7 @@ including cancellation. Memory use is one chunk, whatever the size.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -105,6 +106,7 @@ async def stream_to_path(
                 async for step in steps:
                     yield step
             handle.flush()
+            os.fchmod(handle.fileno(), _new_file_mode())
             os.fsync(handle.fileno())
         os.replace(temp, target)
         _fsync_directory(target.parent)
@@ -112,6 +114,14 @@ async def stream_to_path(
     finally:
         # After a successful replace the temp name no longer exists; otherwise drop it.
         temp.unlink(missing_ok=True)
+
+
+@functools.cache
+def _new_file_mode() -> int:
+    """The mode ``open()`` would give a new file (mkstemp's 0600 is too strict for a video)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _fsync_directory(directory: Path) -> None:

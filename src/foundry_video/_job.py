@@ -149,14 +149,16 @@ class Job(Generic[ModelT]):
     def __await__(self) -> Generator[Any, None, ModelT]:
         return self.wait().__await__()
 
-    async def wait(self, timeout: float | None = None, *, cancel_remote: bool = False) -> ModelT:
+    async def wait(self, timeout: float | None = None, *, on_progress: ProgressHandler | None = None,
+                   cancel_remote: bool = False) -> ModelT:
         """Poll until the job ends; return the final job object.
 
         Raises :class:`JobFailedError` if it failed, :class:`JobTimeoutError` (carrying the
-        job id) when ``timeout`` seconds pass first. Cancelling the awaiting task stops
-        polling; the remote job is deleted only with ``cancel_remote=True``.
+        job id) when ``timeout`` seconds pass first. ``on_progress`` receives each
+        :class:`JobEvent`. Cancelling the awaiting task stops polling; the remote job is
+        deleted only with ``cancel_remote=True``.
         """
-        await self._drain(self.events(timeout=timeout, cancel_remote=cancel_remote), None)
+        await self._drain(self.events(timeout=timeout, cancel_remote=cancel_remote), on_progress)
         assert self._latest is not None
         return self._latest
 

@@ -17,6 +17,7 @@ from ..capabilities import GENERIC, ModelCapabilities
 from ..models import (
     ImageReference,
     Video,
+    VideoCharacter,
     VideoDeleted,
     VideoList,
     VideoStatus,
@@ -203,13 +204,82 @@ class Videos(Resource):
 
     async def remix(self, video_id: str, *, prompt: str) -> VideoJob:
         """Start a remix of a completed video with a new prompt; returns the new job."""
-        if self._client.validate:
-            GENERIC.check_prompt(prompt)
+        self._check_prompt(prompt)
         response = await self._transport.request(
             "POST", _video_path(video_id, "/remix"), json_body={"prompt": prompt},
             idempotent=False)
         video = parse(Video, response)
         return self.job(video.id, video=video)
+
+    async def edit(self, video_id: str | None = None, *, prompt: str,
+                   video_file: FileInput | None = None) -> VideoJob:
+        """Start an edit of a completed video (by id) or of an uploaded clip; returns the new job.
+
+        Newer guidance prefers edits over :meth:`remix`. Give exactly one of ``video_id``
+        and ``video_file``.
+        """
+        self._check_prompt(prompt)
+        response = await self._post_with_video("/videos/edits", video_id, video_file,
+                                               {"prompt": prompt})
+        video = parse(Video, response)
+        return self.job(video.id, video=video)
+
+    async def extend(self, video_id: str | None = None, *, prompt: str, seconds: int | str,
+                     video_file: FileInput | None = None) -> VideoJob:
+        """Extend a completed video by ``seconds`` more; returns the new job.
+
+        The new video's ``seconds`` is the stitched total. Give exactly one of ``video_id``
+        and ``video_file``.
+        """
+        self._check_prompt(prompt)
+        length = _seconds(seconds)
+        assert length is not None
+        if self._client.validate:
+            allowed = {s for caps in self._client.capabilities.values()
+                       for s in (caps.extension_seconds or ())}
+            if length <= 0 or (allowed and length not in allowed):
+                raise ValueError(f"extension seconds={length} is not supported; allowed: "
+                                 f"{', '.join(str(s) for s in sorted(allowed))}")
+        response = await self._post_with_video("/videos/extensions", video_id, video_file,
+                                               {"prompt": prompt, "seconds": str(length)})
+        video = parse(Video, response)
+        return self.job(video.id, video=video)
+
+    async def create_character(self, video_file: FileInput, *, name: str) -> VideoCharacter:
+        """Create a reusable character (cameo) from an uploaded video clip."""
+        if not isinstance(name, str) or not 1 <= len(name.strip()) <= 80:
+            raise ValueError("name must be 1 to 80 characters")
+        upload = await read_upload(video_file, default_name="character")
+        response = await self._transport.request(
+            "POST", "/videos/characters", form=multipart({"name": name}, {"video": upload}),
+            idempotent=False)
+        return parse(VideoCharacter, response)
+
+    async def retrieve_character(self, character_id: str) -> VideoCharacter:
+        """Fetch a character by id."""
+        if not character_id:
+            raise ValueError("character_id must be a non-empty string")
+        response = await self._transport.request(
+            "GET", f"/videos/characters/{quote(character_id, safe='')}")
+        return parse(VideoCharacter, response)
+
+    def _check_prompt(self, prompt: str) -> None:
+        if not isinstance(prompt, str):
+            raise TypeError("prompt must be a string")
+        if self._client.validate:
+            GENERIC.check_prompt(prompt)
+
+    async def _post_with_video(self, path: str, video_id: str | None,
+                               video_file: FileInput | None, fields: dict[str, Any]) -> Any:
+        if (video_id is None) == (video_file is None):
+            raise ValueError("give exactly one of video_id and video_file")
+        if video_id is not None:
+            _video_path(video_id)
+            return await self._transport.request(
+                "POST", path, json_body={"video": {"id": video_id}, **fields}, idempotent=False)
+        upload = await read_upload(video_file, default_name="video")
+        return await self._transport.request(
+            "POST", path, form=multipart(fields, {"video": upload}), idempotent=False)
 
     async def download(
         self,
