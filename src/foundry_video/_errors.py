@@ -79,7 +79,7 @@ class APIStatusError(FoundryVideoError):
         self.type = type
         self.request_id = request_id
         self.body = body
-        self.headers: Mapping[str, str] = dict(headers or {})
+        self.headers: Mapping[str, str] = {k.lower(): v for k, v in (headers or {}).items()}
         super().__init__(self._describe())
 
     def _describe(self) -> str:
