@@ -1,0 +1,117 @@
+"""Request body parsing shared by every API surface: JSON, multipart and url-encoded forms.
+
+Multipart field names in bracket form (``video[id]``, ``input_reference[image_url]``) are
+folded into nested dicts, because that is how the official ``openai`` client serialises
+object parameters in a multipart body.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from aiohttp import BodyPartReader, web
+
+from ._errors import invalid_request
+
+__all__ = ["ParsedBody", "UploadedFile", "body_kind", "parse_body"]
+
+BAD_JSON = (
+    "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
+    "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was "
+    "sent was not valid JSON.)"
+)
+_BRACKETS = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])+)$")
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file part of a multipart body."""
+
+    filename: str | None
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class ParsedBody:
+    """A request body as a dict of fields, and the encoding it came in."""
+
+    kind: Literal["json", "multipart", "form", "none"]
+    fields: dict[str, Any]
+
+
+def body_kind(content_type: str, has_body: bool) -> Literal["none", "json", "multipart", "form", "other"]:
+    """Classify a request by its ``Content-Type`` (for the request log)."""
+    ctype = content_type.split(";")[0].strip().lower()
+    if ctype == "application/json" or ctype.endswith("+json"):
+        return "json"
+    if ctype == "multipart/form-data":
+        return "multipart"
+    if ctype == "application/x-www-form-urlencoded":
+        return "form"
+    return "other" if has_body else "none"
+
+
+def _put(fields: dict[str, Any], name: str, value: Any) -> None:
+    match = _BRACKETS.match(name)
+    if match is None:
+        fields[name] = value
+        return
+    keys = [match.group(1), *re.findall(r"\[([^\[\]]*)\]", match.group(2))]
+    target = fields
+    for key in keys[:-1]:
+        nxt = target.get(key)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            target[key] = nxt
+        target = nxt
+    target[keys[-1]] = value
+
+
+async def parse_body(request: web.Request) -> ParsedBody:
+    """Parse the body (raising the service's 400s for bad JSON or unsupported encodings)."""
+    kind = body_kind(request.content_type if request.body_exists else "", request.body_exists)
+    if kind == "none":
+        return ParsedBody("none", {})
+    if kind == "json":
+        raw = await request.read()
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise invalid_request(BAD_JSON) from None
+        if not isinstance(data, dict):
+            raise invalid_request(
+                f"Invalid type for body: expected an object, but got {type(data).__name__} "
+                "instead.",
+                code="invalid_type",
+            )
+        return ParsedBody("json", data)
+    fields: dict[str, Any] = {}
+    if kind == "form":
+        for name, value in (await request.post()).items():
+            _put(fields, name, value if isinstance(value, str) else str(value))
+        return ParsedBody("form", fields)
+    if kind == "multipart":
+        reader = await request.multipart()
+        while True:
+            part = await reader.next()
+            if part is None:
+                break
+            if not isinstance(part, BodyPartReader) or part.name is None:
+                continue  # nested multipart or unnamed part: the API has none
+            data = bytes(await part.read(decode=True))
+            if part.filename is not None:
+                ctype = part.headers.get("Content-Type", "application/octet-stream")
+                _put(fields, part.name, UploadedFile(part.filename, ctype, data))
+            else:
+                _put(fields, part.name, data.decode(part.get_charset("utf-8"), errors="replace"))
+        return ParsedBody("multipart", fields)
+    raise invalid_request(
+        f"Unsupported content type: {request.content_type!r}. This API method only accepts "
+        "'application/json' and 'multipart/form-data' requests, but you specified the header "
+        f"'Content-Type: {request.content_type}'. Please try again with a supported content type.",
+        code="unsupported_content_type",
+    )

@@ -1,0 +1,278 @@
+"""Serving bytes: the renderer seam, a render cache, HTTP ranges and body-level faults."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Literal, Protocol, cast
+
+import anyio
+import anyio.to_thread
+from aiohttp import web
+
+from ._faults import Fault
+
+__all__ = [
+    "CONTENT_TYPES",
+    "ContentCache",
+    "PlaceholderRenderer",
+    "RangeNotSatisfiable",
+    "Renderer",
+    "close_connection",
+    "parse_range",
+    "send_faulty_body",
+    "sniff_mime",
+]
+
+Variant = Literal["video", "thumbnail", "spritesheet"]
+
+CONTENT_TYPES: dict[str, str] = {
+    # Per-variant formats from [SKILLS]; UNCERTAIN: [OAS] lists no JPEG media type.
+    "video": "video/mp4",
+    "thumbnail": "image/webp",
+    "spritesheet": "image/jpeg",
+}
+
+
+class Renderer(Protocol):
+    """What the emulator needs to produce downloadable assets.
+
+    The real implementation is the module ``foundry_video.emulator._render`` (PyAV; a
+    module satisfies this protocol). Tests can pass :class:`PlaceholderRenderer` or any
+    object with these methods. Calls run in a worker thread.
+    """
+
+    def render_video(
+        self,
+        prompt: str,
+        width: int,
+        height: int,
+        seconds: float,
+        *,
+        audio: bool,
+        fps: int = 24,
+        seed: int = 0,
+    ) -> bytes:
+        """An MP4 (H.264, plus AAC when ``audio``)."""
+        ...
+
+    def render_thumbnail(self, prompt: str, width: int, height: int, *, seed: int = 0) -> bytes:
+        """A WebP still."""
+        ...
+
+    def render_spritesheet(
+        self, prompt: str, width: int, height: int, seconds: float, *, seed: int = 0
+    ) -> bytes:
+        """A JPEG grid of frames."""
+        ...
+
+
+def default_renderer() -> Renderer:
+    """The PyAV renderer, imported only when first needed (keeps ``import`` light)."""
+    return cast(Renderer, importlib.import_module("foundry_video.emulator._render"))
+
+
+def _pattern(seed: str, size: int) -> bytes:
+    """Deterministic pseudo-random bytes (so Range tests can check exact slices)."""
+    out = bytearray()
+    counter = 0
+    while len(out) < size:
+        out += hashlib.sha256(f"{seed}:{counter}".encode()).digest()
+        counter += 1
+    return bytes(out[:size])
+
+
+class PlaceholderRenderer:
+    """A fast stand-in renderer: right magic bytes and deterministic sizes, not playable.
+
+    Useful where PyAV is not installed or tests need speed: MP4 ``ftyp`` header,
+    ``RIFF....WEBP`` and JPEG SOI/EOI markers around deterministic filler.
+    ``bytes_per_second`` scales the video size.
+    """
+
+    def __init__(self, bytes_per_second: int = 4096) -> None:
+        self.bytes_per_second = bytes_per_second
+        self.calls: list[tuple[str, str, int, int]] = []
+
+    def render_video(
+        self,
+        prompt: str,
+        width: int,
+        height: int,
+        seconds: float,
+        *,
+        audio: bool,
+        fps: int = 24,
+        seed: int = 0,
+    ) -> bytes:
+        """Fake MP4 bytes."""
+        self.calls.append(("video", prompt, width, height))
+        head = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
+        filler = _pattern(f"v:{prompt}:{width}x{height}:{seconds}:{audio}:{fps}:{seed}",
+                          int(self.bytes_per_second * seconds))
+        return head + len(filler).to_bytes(4, "big") + b"free" + filler
+
+    def render_thumbnail(self, prompt: str, width: int, height: int, *, seed: int = 0) -> bytes:
+        """Fake WebP bytes."""
+        self.calls.append(("thumbnail", prompt, width, height))
+        filler = _pattern(f"t:{prompt}:{width}x{height}:{seed}", 512)
+        return b"RIFF" + (len(filler) + 4).to_bytes(4, "little") + b"WEBP" + filler
+
+    def render_spritesheet(
+        self, prompt: str, width: int, height: int, seconds: float, *, seed: int = 0
+    ) -> bytes:
+        """Fake JPEG bytes."""
+        self.calls.append(("spritesheet", prompt, width, height))
+        return b"\xff\xd8\xff\xe0" + _pattern(f"s:{prompt}:{width}x{height}:{seed}", 1024) + b"\xff\xd9"
+
+
+@dataclass(frozen=True)
+class RenderKey:
+    """Cache key: every parameter that changes the rendered bytes."""
+
+    variant: str
+    prompt: str
+    width: int
+    height: int
+    seconds: int
+    audio: bool
+
+
+class ContentCache:
+    """Renders assets off the event loop, once per parameter set (bounded LRU)."""
+
+    def __init__(self, renderer: Renderer | None = None, max_entries: int = 64) -> None:
+        self._renderer = renderer
+        self._max = max_entries
+        self._cache: OrderedDict[RenderKey, bytes] = OrderedDict()
+        self._locks: dict[RenderKey, anyio.Lock] = {}
+
+    @property
+    def renderer(self) -> Renderer:
+        """The renderer in use (the PyAV one unless another was injected)."""
+        if self._renderer is None:
+            self._renderer = default_renderer()
+        return self._renderer
+
+    async def get(self, key: RenderKey) -> bytes:
+        """Return the asset for ``key``, rendering it in a worker thread on a miss."""
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        lock = self._locks.setdefault(key, anyio.Lock())
+        async with lock:
+            cached = self._cache.get(key)
+            if cached is None:
+                cached = await anyio.to_thread.run_sync(self._render_fn(key))
+                self._cache[key] = cached
+                while len(self._cache) > self._max:
+                    self._cache.popitem(last=False)
+        self._locks.pop(key, None)
+        return cached
+
+    def _render_fn(self, key: RenderKey) -> Callable[[], bytes]:
+        r = self.renderer
+        if key.variant == "thumbnail":
+            return partial(r.render_thumbnail, key.prompt, key.width, key.height)
+        if key.variant == "spritesheet":
+            return partial(r.render_spritesheet, key.prompt, key.width, key.height, key.seconds)
+        return partial(r.render_video, key.prompt, key.width, key.height, key.seconds,
+                       audio=key.audio)
+
+
+class RangeNotSatisfiable(Exception):
+    """The ``Range`` header asks for bytes the resource does not have (-> 416)."""
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """Parse a single ``bytes=`` range into ``(start, end_inclusive)``.
+
+    Returns ``None`` when the header is absent, malformed or asks for several ranges (RFC
+    9110 lets a server ignore such a header and send 200). Raises
+    :class:`RangeNotSatisfiable` when the range starts past the end.
+    """
+    if not header:
+        return None
+    unit, _, spec = header.strip().partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    first, dash, last = spec.strip().partition("-")
+    if not dash:
+        return None
+    try:
+        if first == "":
+            suffix = int(last)
+            if suffix <= 0 or size == 0:
+                raise RangeNotSatisfiable(header)
+            return max(0, size - suffix), size - 1
+        start = int(first)
+        end = int(last) if last else size - 1
+    except ValueError:
+        return None
+    if start >= size:
+        raise RangeNotSatisfiable(header)
+    if start < 0 or end < start:
+        return None
+    return start, min(end, size - 1)
+
+
+def sniff_mime(data: bytes) -> str | None:
+    """Recognise the media types the API deals in from their magic bytes."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[4:8] == b"ftyp":
+        return "video/mp4"
+    return None
+
+
+def close_connection(request: web.BaseRequest) -> None:
+    """Close the client connection now (no response, or a cut-off one)."""
+    transport = request.transport
+    if transport is not None:
+        transport.close()
+
+
+async def send_faulty_body(
+    request: web.Request, response: web.Response, fault: Fault
+) -> web.StreamResponse:
+    """Send ``response`` with its full ``Content-Length`` but a faulty body.
+
+    ``truncate_body`` / ``drop_connection``: the first ``after_bytes`` bytes, then the
+    connection closes (the client sees a short body). ``slow_body``: the whole body in
+    ``chunk_size`` pieces, sleeping ``delay`` real seconds between them (real time on
+    purpose: the point is to exercise the client's socket timeouts).
+    """
+    body = response.body
+    if not isinstance(body, bytes):
+        return response
+    out = web.StreamResponse(status=response.status, reason=response.reason)
+    for name, value in response.headers.items():
+        if name.lower() not in ("content-length", "transfer-encoding"):
+            out.headers.add(name, value)
+    out.content_length = len(body)
+    if fault.kind == "slow_body":
+        await out.prepare(request)
+        step = max(1, fault.chunk_size)
+        for offset in range(0, len(body), step):
+            if offset:
+                await anyio.sleep(max(0.0, fault.delay))
+            await out.write(body[offset:offset + step])
+        return out
+    out.force_close()
+    await out.prepare(request)
+    cut = max(0, min(len(body), fault.after_bytes or 0))
+    if cut:
+        await out.write(body[:cut])
+    close_connection(request)
+    return out
