@@ -21,6 +21,8 @@ from typing import Any
 from ._version import __version__
 
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+EMULATOR_OPTIONS: dict[str, Any] = {"job_seconds": 3.0, "queue_seconds": 0.5}
+"""How ``--emulator`` configures its in-process emulator: a short real-time job."""
 
 
 class _State:
@@ -106,7 +108,7 @@ async def _connect(args: argparse.Namespace) -> AsyncIterator[Any]:
     if _opt(args, "emulator"):
         from .emulator import Emulator
 
-        async with Emulator(job_seconds=3.0, queue_seconds=0.5) as emu, \
+        async with Emulator(**EMULATOR_OPTIONS) as emu, \
                 VideoClient(emu.endpoint, auth=ApiKeyAuth("emulator-key")) as client:
             yield client
         return
