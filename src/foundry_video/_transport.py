@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
@@ -28,6 +29,9 @@ from ._wire import make_status_error, request_id_from
 logger = logging.getLogger("foundry_video")
 
 MAX_JSON_BYTES = 16 * 1024 * 1024
+# On Python 3.10 asyncio.TimeoutError (raised by aiohttp's total timeout) is not the builtin.
+TIMEOUT_ERRORS = (TimeoutError, asyncio.TimeoutError)
+CONNECTION_ERRORS = (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError)
 BodyFactory = Callable[[], Any]
 """Builds a fresh request body per attempt (FormData objects cannot be sent twice)."""
 
@@ -175,7 +179,7 @@ class Transport:
                     method, url, params=query, data=data, headers=request_headers,
                     timeout=self._timeout(stream=stream, override=timeout), allow_redirects=True,
                 )
-            except (aiohttp.ClientError, TimeoutError) as exc:
+            except CONNECTION_ERRORS as exc:
                 error = self._connection_error(exc)
                 retriable = idempotent or _is_safe_connect_error(exc)
                 delay = self.retry.delay(attempt, rng=self._rng) if retriable else None
@@ -199,7 +203,7 @@ class Transport:
 
             try:
                 raw = await response.read()
-            except (aiohttp.ClientError, TimeoutError):
+            except CONNECTION_ERRORS:
                 raw = b""
             finally:
                 response.release()
@@ -226,7 +230,7 @@ class Transport:
 
     def _connection_error(self, exc: BaseException) -> APIConnectionError:
         detail = self.redact(str(exc)) or type(exc).__name__
-        if isinstance(exc, TimeoutError):
+        if isinstance(exc, TIMEOUT_ERRORS):
             return APITimeoutError(f"Request timed out: {detail}")
         return APIConnectionError(f"Connection error: {type(exc).__name__}: {detail}")
 
@@ -262,7 +266,7 @@ class Transport:
                               idempotent=idempotent, stream=False, timeout=timeout) as response:
             try:
                 raw = await response.content.read(MAX_JSON_BYTES + 1)
-            except (aiohttp.ClientError, TimeoutError) as exc:
+            except CONNECTION_ERRORS as exc:
                 raise self._connection_error(exc) from None
             headers_out = response.headers
             status = response.status
