@@ -50,14 +50,21 @@ if TYPE_CHECKING:
     from ._pagination import AsyncPager
     from .capabilities import CapabilityTable, ModelCapabilities, default_capabilities
     from .models import (
+        CropBounds,
+        GenerationJobStatus,
         ImageReference,
+        InpaintItem,
         Video,
         VideoCharacter,
         VideoDeleted,
         VideoError,
+        VideoGeneration,
+        VideoGenerationJob,
+        VideoGenerationJobList,
         VideoList,
         VideoStatus,
     )
+    from .resources.generation_jobs import GenerationJob, GenerationJobs
 
 _EXPORTS: dict[str, str] = {
     "VideoClient": "._client",
@@ -79,7 +86,9 @@ _EXPORTS.update(dict.fromkeys((
     "JobFailed", "JobProgress", "JobQueued"), "._events"))
 _EXPORTS.update(dict.fromkeys((
     "ImageReference", "Video", "VideoCharacter", "VideoDeleted", "VideoError", "VideoList",
-    "VideoStatus"), ".models"))
+    "VideoStatus", "CropBounds", "GenerationJobStatus", "InpaintItem", "VideoGeneration",
+    "VideoGenerationJob", "VideoGenerationJobList"), ".models"))
+_EXPORTS.update(dict.fromkeys(("GenerationJob", "GenerationJobs"), ".resources.generation_jobs"))
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import aiohttp
 
     from ._transport import Transport
+    from .resources.generation_jobs import GenerationJobs
     from .resources.videos import Videos
 
 __all__ = ["VideoClient", "resolve_endpoint"]
@@ -168,6 +169,13 @@ class VideoClient:
         from .resources.videos import Videos
 
         return Videos(self)
+
+    @cached_property
+    def generation_jobs(self) -> GenerationJobs:
+        """Sora 1 generation jobs (Azure preview API): create, retrieve, list, delete, download, job."""
+        from .resources.generation_jobs import GenerationJobs
+
+        return GenerationJobs(self)
 
     def _capabilities_for(self, model: str | None) -> ModelCapabilities | None:
         if not self.validate or model is None:

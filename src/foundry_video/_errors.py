@@ -180,13 +180,14 @@ class JobFailedError(FoundryVideoError):
 class JobTimeoutError(FoundryVideoError, TimeoutError):
     """The caller's ``timeout`` ran out. The job goes on remotely: resume it with ``job_id``."""
 
-    def __init__(self, job_id: str, timeout: float, *, last_status: str | None = None) -> None:
+    def __init__(self, job_id: str, timeout: float, *, last_status: str | None = None,
+                 resume_with: str = "client.videos.job") -> None:
         self.job_id = job_id
         self.timeout = timeout
         self.last_status = last_status
         super().__init__(
             f"Job {job_id} did not finish within {timeout:g}s (last status: {last_status}); "
-            f"it continues on the service: resume with client.videos.job({job_id!r})"
+            f"it continues on the service: resume with {resume_with}({job_id!r})"
         )
 
 

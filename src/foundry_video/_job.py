@@ -99,6 +99,9 @@ class Job(Generic[ModelT]):
     ``client.videos.job(job_id)``.
     """
 
+    resume_with = "client.videos.job"
+    """How a user re-attaches to this kind of job (quoted in timeout messages)."""
+
     def __init__(self, transport: Transport, backend: JobBackend[ModelT], job_id: str,
                  latest: ModelT | None = None, *, poll_interval: float | None = None,
                  max_poll_interval: float = 30.0) -> None:
@@ -223,7 +226,8 @@ class Job(Generic[ModelT]):
                     async for event in downloading:
                         yield event
         except TimeoutError:
-            raise JobTimeoutError(self.id, timeout or 0.0, last_status=self.status) from None
+            raise JobTimeoutError(self.id, timeout or 0.0, last_status=self.status,
+                                  resume_with=self.resume_with) from None
         except anyio.get_cancelled_exc_class():
             if cancel_remote:
                 with anyio.CancelScope(shield=True):

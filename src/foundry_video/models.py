@@ -13,11 +13,18 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
+    "CropBounds",
+    "GenerationJobStatus",
+    "GenerationVariant",
     "ImageReference",
+    "InpaintItem",
     "Video",
     "VideoCharacter",
     "VideoDeleted",
     "VideoError",
+    "VideoGeneration",
+    "VideoGenerationJob",
+    "VideoGenerationJobList",
     "VideoList",
     "VideoStatus",
     "VideoVariant",
@@ -167,3 +174,137 @@ class ImageReference(_Model):
         if (self.image_url is None) == (self.file_id is None):
             raise ValueError("give exactly one of image_url or file_id")
         return self
+
+
+# -- Sora 1: the Azure OpenAI preview video generation jobs API -------------------------
+
+
+class GenerationJobStatus(str, Enum):
+    """Lifecycle status of a Sora 1 video generation job."""
+
+    PREPROCESSING = "preprocessing"
+    QUEUED = "queued"
+    RUNNING = "running"
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+GenerationVariant = Literal["video", "thumbnail"]
+"""Downloadable assets of a Sora 1 generation: the MP4 and its JPEG thumbnail."""
+
+GENERATION_VARIANT_SUFFIX: dict[str, str] = {"video": ".mp4", "thumbnail": ".jpg"}
+
+
+class CropBounds(_Model):
+    """The part of an input image or video to use, as fractions of its width and height.
+
+    The default is the whole media. Each fraction is between 0 and 1, with
+    ``left_fraction < right_fraction`` and ``top_fraction < bottom_fraction``.
+    """
+
+    left_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
+    top_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
+    right_fraction: float = Field(default=1.0, ge=0.0, le=1.0)
+    bottom_fraction: float = Field(default=1.0, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CropBounds:
+        if self.left_fraction >= self.right_fraction:
+            raise ValueError("left_fraction must be less than right_fraction")
+        if self.top_fraction >= self.bottom_fraction:
+            raise ValueError("top_fraction must be less than bottom_fraction")
+        return self
+
+
+class InpaintItem(_Model):
+    """An input image or video placed in the output at ``frame_index`` (Sora 1).
+
+    ``file_name`` must equal the name of one of the files sent with the job; ``type`` is
+    ``"image"`` or ``"video"`` (kept as ``str`` so a newer service value still parses).
+    """
+
+    frame_index: int = Field(default=0, ge=0)
+    type: str = "image"
+    file_name: str
+    crop_bounds: CropBounds | None = None
+
+
+class VideoGeneration(_Model):
+    """One output video (a "generation") of a Sora 1 job."""
+
+    id: str
+    object: str = "video.generation"
+    job_id: str | None = None
+    created_at: datetime | None = None
+    width: int | None = None
+    height: int | None = None
+    n_seconds: int | None = None
+    prompt: str | None = None
+
+    _to_dt = field_validator("created_at", mode="before")(_to_datetime)
+
+
+class VideoGenerationJob(_Model):
+    """A Sora 1 video generation job as the preview jobs API returns it."""
+
+    id: str
+    object: str = "video.generation.job"
+    status: str
+    """One of :class:`GenerationJobStatus` (kept as ``str`` so an unknown status is reported)."""
+    created_at: datetime | None = None
+    finished_at: datetime | None = None
+    expires_at: datetime | None = None
+    generations: list[VideoGeneration] = Field(default_factory=list)
+    prompt: str | None = None
+    model: str | None = None
+    n_variants: int | None = None
+    n_seconds: int | None = None
+    height: int | None = None
+    width: int | None = None
+    inpaint_items: list[InpaintItem] | None = None
+    failure_reason: str | None = None
+
+    _to_dt = field_validator("created_at", "finished_at", "expires_at", mode="before")(
+        _to_datetime)
+
+    @field_validator("generations", mode="before")
+    @classmethod
+    def _null_generations(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+    @field_validator("failure_reason", mode="before")
+    @classmethod
+    def _reason_as_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return value.get("code") or value.get("message") or str(value)
+        return value
+
+    @property
+    def known_status(self) -> GenerationJobStatus | None:
+        """The status as an enum, or ``None`` when the service sent one this SDK does not know."""
+        try:
+            return GenerationJobStatus(self.status)
+        except ValueError:
+            return None
+
+    @property
+    def size(self) -> str | None:
+        """``"WIDTHxHEIGHT"``, when both are known."""
+        if self.width is None or self.height is None:
+            return None
+        return f"{self.width}x{self.height}"
+
+
+class VideoGenerationJobList(_Model):
+    """One page of ``GET /video/generations/jobs``."""
+
+    object: str = "list"
+    data: list[VideoGenerationJob] = Field(default_factory=list)
+    first_id: str | None = None
+    last_id: str | None = None
+    has_more: bool = False

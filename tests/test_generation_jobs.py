@@ -1,0 +1,500 @@
+"""Sora 1: ``client.generation_jobs`` (Azure preview jobs API)."""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aioresponses import aioresponses
+from pydantic import ValidationError
+
+from foundry_video import (
+    ApiKeyAuth,
+    BadRequestError,
+    ContentExpiredError,
+    ContentPolicyError,
+    CropBounds,
+    DownloadError,
+    DownloadSaved,
+    GenerationJob,
+    GenerationJobStatus,
+    InpaintItem,
+    JobCompleted,
+    JobFailedError,
+    JobTimeoutError,
+    ManualClock,
+    NotFoundError,
+    UnknownStatusError,
+    VideoClient,
+    VideoGenerationJob,
+)
+
+from .conftest import AZURE, BASE, SECRET
+from .fakes import FakeService, Recorded, multipart_parts
+
+JOBS = BASE + "/video/generations/jobs"
+Q = "?api-version=preview"
+PATH = "/openai/v1/video/generations/jobs"
+MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 300
+JPEG = b"\xff\xd8\xff\xe0" + b"\x01" * 64
+
+
+def png(width: int = 64, height: int = 64) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk
+            + struct.pack(">I", zlib.crc32(chunk)) + b"\x00" * 16)
+
+
+def gen_job(job_id: str = "task_1", status: str = "queued", *, n_variants: int = 1,
+            generations: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
+    """A VideoGenerationJob body as the service sends it (docs example shape)."""
+    body: dict[str, Any] = {
+        "object": "video.generation.job", "id": job_id, "status": status,
+        "created_at": 1748469875, "finished_at": None, "expires_at": None, "generations": [],
+        "prompt": "A cat playing piano", "model": "sora", "n_variants": n_variants,
+        "n_seconds": 5, "height": 480, "width": 480, "failure_reason": None,
+    }
+    if status == "succeeded":
+        body.update(finished_at=1748469990, expires_at=4102444800)
+        body["generations"] = generations if generations is not None else [
+            {"object": "video.generation", "id": f"gen_{i}", "job_id": job_id,
+             "created_at": 1748469990, "width": 480, "height": 480, "n_seconds": 5,
+             "prompt": "A cat playing piano"} for i in range(n_variants)]
+    body.update(extra)
+    return body
+
+
+def sent(mock: aioresponses, method: str, url: str) -> Any:
+    return mock.requests[(method, aiohttp.client.URL(url))][-1]
+
+
+def serve_generations(service: FakeService, contents: dict[str, bytes]) -> None:
+    for gen_id, data in contents.items():
+        for variant in ("video", "thumbnail"):
+            payload = data if variant == "video" else JPEG + gen_id.encode()
+
+            async def handler(request: web.Request, body: bytes = payload) -> web.StreamResponse:
+                return web.Response(body=body, content_type="application/octet-stream")
+
+            service.route("GET", f"/openai/v1/video/generations/{gen_id}/content/{variant}")(handler)
+
+
+# -- wire shapes ----------------------------------------------------------------------
+
+
+async def test_create_sends_json_with_int_fields_and_preview(client: VideoClient,
+                                                             mock: aioresponses) -> None:
+    mock.post(JOBS + Q, payload=gen_job())
+    job = await client.generation_jobs.create(prompt="A cat", model="sora", size="1280x720",
+                                              seconds=8, n_variants=2)
+    call = sent(mock, "POST", JOBS + Q)
+    body = json.loads(call.kwargs["data"])
+    assert body == {"prompt": "A cat", "width": 1280, "height": 720, "n_seconds": 8,
+                    "n_variants": 2, "model": "sora"}
+    assert all(type(body[k]) is int for k in ("width", "height", "n_seconds", "n_variants"))
+    assert call.kwargs["headers"]["Content-Type"] == "application/json"
+    assert call.kwargs["params"]["api-version"] == "preview"
+    assert isinstance(job, GenerationJob) and job.id == "task_1"
+    assert job.status == "queued" and job.progress is None and job.generations == []
+
+
+async def test_create_defaults_and_width_height(client: VideoClient, mock: aioresponses) -> None:
+    mock.post(JOBS + Q, payload=gen_job(), repeat=True)
+    await client.generation_jobs.create(prompt="A cat", model="sora")
+    assert json.loads(sent(mock, "POST", JOBS + Q).kwargs["data"]) == {
+        "prompt": "A cat", "width": 480, "height": 480, "n_seconds": 5, "n_variants": 1,
+        "model": "sora"}
+    await client.generation_jobs.create(prompt="A cat", model="sora", width=854, height=480,
+                                        seconds="3")
+    body = json.loads(sent(mock, "POST", JOBS + Q).kwargs["data"])
+    assert (body["width"], body["height"], body["n_seconds"]) == (854, 480, 3)
+
+
+async def test_preview_api_version_wins_over_client_setting(clock: ManualClock,
+                                                            mock: aioresponses) -> None:
+    mock.get(JOBS + "/task_1" + Q, payload=gen_job())
+    async with VideoClient(AZURE, auth=ApiKeyAuth(SECRET), clock=clock, api_version="v1") as c:
+        got = await c.generation_jobs.retrieve("task_1")
+    assert got.id == "task_1"
+
+
+async def test_inpaint_items_are_sent_as_multipart(live_client: VideoClient, service: FakeService,
+                                                   tmp_path: Path) -> None:
+    first, last = png(480, 480), b"\xff\xd8\xff\xe0" + b"\x00" * 32
+    (tmp_path / "end.jpg").write_bytes(last)
+    service.json("POST", PATH, gen_job())
+    items = [InpaintItem(frame_index=0, type="image", file_name="start.png",
+                         crop_bounds=CropBounds(left_fraction=0.1, right_fraction=0.9)),
+             {"frame_index": 100, "type": "image", "file_name": "end.jpg"}]
+    await live_client.generation_jobs.create(
+        prompt="Forest to autumn", model="sora", size="480x480", seconds=10,
+        inpaint_items=items, files=[("start.png", first), tmp_path / "end.jpg"])
+    recorded = service.last("POST", PATH)
+    assert recorded.query == {"api-version": "preview"}
+    assert recorded.content_type == "multipart/form-data"
+    parts = multipart_parts(recorded)
+    scalars = {name: parts[name][0][2].decode() for name in
+               ("prompt", "width", "height", "n_seconds", "n_variants", "model")}
+    assert scalars == {"prompt": "Forest to autumn", "width": "480", "height": "480",
+                       "n_seconds": "10", "n_variants": "1", "model": "sora"}
+    assert len(parts["inpaint_items"]) == 1
+    assert json.loads(parts["inpaint_items"][0][2]) == [
+        {"frame_index": 0, "type": "image", "file_name": "start.png",
+         "crop_bounds": {"left_fraction": 0.1, "top_fraction": 0.0, "right_fraction": 0.9,
+                         "bottom_fraction": 1.0}},
+        {"frame_index": 100, "type": "image", "file_name": "end.jpg"}]
+    assert parts["files"] == [("start.png", "image/png", first), ("end.jpg", "image/jpeg", last)]
+
+
+async def test_image_and_video_shortcuts_build_one_item(live_client: VideoClient,
+                                                        service: FakeService,
+                                                        tmp_path: Path) -> None:
+    service.json("POST", PATH, gen_job())
+    (tmp_path / "dog.png").write_bytes(png())
+    await live_client.generation_jobs.create(prompt="a dog", model="sora", image=tmp_path / "dog.png",
+                                             crop_bounds={"top_fraction": 0.25})
+    parts = multipart_parts(service.last("POST", PATH))
+    item = json.loads(parts["inpaint_items"][0][2])[0]
+    assert item["frame_index"] == 0 and item["type"] == "image" and item["file_name"] == "dog.png"
+    assert item["crop_bounds"]["top_fraction"] == 0.25
+    assert [(name, ctype) for name, ctype, _ in parts["files"]] == [("dog.png", "image/png")]
+
+    await live_client.generation_jobs.create(prompt="a dog", model="sora",
+                                             files={"clip.mp4": MP4},
+                                             inpaint_items=[{"type": "video", "file_name": "clip.mp4"}])
+    parts = multipart_parts(service.last("POST", PATH))
+    assert parts["files"] == [("clip.mp4", "video/mp4", MP4)]
+    await live_client.generation_jobs.create(prompt="a dog", model="sora", video=MP4)
+    parts = multipart_parts(service.last("POST", PATH))
+    assert json.loads(parts["inpaint_items"][0][2]) == [
+        {"frame_index": 0, "type": "video", "file_name": "video.mp4"}]
+    assert parts["files"][0][:2] == ("video.mp4", "video/mp4")
+
+
+IMG = png()
+_TOO_MANY = {"inpaint_items": [{"file_name": f"{i}.png"} for i in range(3)],
+             "files": {f"{i}.png": IMG for i in range(3)}}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"prompt": ""}, "prompt"),
+        ({"prompt": "  "}, "prompt"),
+        ({"size": "640x360"}, "not supported"),
+        ({"size": "huge"}, "width x height"),
+        ({"size": "480x480", "width": 480, "height": 480}, "not both"),
+        ({"width": 480}, "both width and height"),
+        ({"seconds": 0}, "positive"),
+        ({"seconds": 21}, "not supported"),
+        ({"size": "1920x1080", "n_variants": 2}, "limit is 1"),
+        ({"size": "720x1280", "n_variants": 3}, "limit is 2"),
+        ({"size": "854x480", "n_variants": 5}, "limit is 4"),
+        ({"n_variants": 0}, "at least 1"),
+        ({"model": "sora-2"}, "Sora 2"),
+        ({"model": " "}, "deployment"),
+        ({"inpaint_items": [{"file_name": "a.png"}], "files": {"b.png": IMG}}, "matches none"),
+        ({"inpaint_items": [{"file_name": "a.png"}], "files": {"a.png": IMG, "b.png": IMG}},
+         "not referenced"),
+        ({"inpaint_items": [{"file_name": "a.png"}]}, "go together"),
+        ({"files": [IMG]}, "go together"),
+        ({"inpaint_items": [{"file_name": "a.png", "frame_index": -1}], "files": {"a.png": IMG}},
+         "greater than or equal"),
+        ({"inpaint_items": [{"file_name": "a.png", "type": "mask"}], "files": {"a.png": IMG}},
+         "'image' or 'video'"),
+        ({"image": IMG, "crop_bounds": {"left_fraction": 1.5}}, "less than or equal"),
+        ({"image": IMG, "crop_bounds": {"left_fraction": 0.6, "right_fraction": 0.5}},
+         "left_fraction"),
+        ({"image": IMG, "crop_bounds": {"top_fraction": 0.5, "bottom_fraction": 0.5}},
+         "top_fraction"),
+        (_TOO_MANY, "at most 2 images"),
+        ({"inpaint_items": [{"file_name": "a.png"}, {"type": "video", "file_name": "b.mp4"}],
+          "files": {"a.png": IMG, "b.mp4": MP4}}, "at most 2 images or 1 video"),
+        ({"inpaint_items": [{"type": "video", "file_name": "a.png"}], "files": {"a.png": IMG}},
+         "file is image/png"),
+        ({"image": MP4}, "file is video/mp4"),
+        ({"image": b"GIF89a..."}, "accepts"),
+        ({"image": IMG, "video": MP4}, "one of"),
+        ({"inpaint_items": [{"file_name": "a.png"}], "files": {"a.png": IMG},
+          "crop_bounds": {"left_fraction": 0.5}}, "each item"),
+        ({"files": "a.png", "inpaint_items": [{"file_name": "a.png"}]}, "list of files"),
+    ],
+)
+async def test_invalid_parameters_fail_before_any_request(
+        client: VideoClient, mock: aioresponses, kwargs: dict[str, Any], match: str) -> None:
+    args: dict[str, Any] = {"prompt": "a cat", "model": "sora", **kwargs}
+    with pytest.raises((ValueError, TypeError, ValidationError), match=match):
+        await client.generation_jobs.create(**args)
+    assert mock.requests == {}
+
+
+async def test_unknown_deployments_get_only_generic_checks(clock: ManualClock,
+                                                           mock: aioresponses) -> None:
+    mock.post(JOBS + Q, payload=gen_job(), repeat=True)
+    async with VideoClient(AZURE, auth=ApiKeyAuth(SECRET), clock=clock) as client:
+        jobs = client.generation_jobs
+        await jobs.create(prompt="a", model="my-sora", size="1920x1080", n_variants=2)
+        for bad, match in (({"seconds": 21}, "between 1 and 20"), ({"n_variants": 6}, "between 1"),
+                           ({"prompt": ""}, "prompt")):
+            with pytest.raises(ValueError, match=match):
+                await jobs.create(**{"prompt": "a", "model": "my-sora", **bad})
+        with pytest.raises(TypeError):
+            await jobs.create(prompt="a", model="my-sora", seconds=True)
+    async with VideoClient(AZURE, auth=ApiKeyAuth(SECRET), clock=clock, validate=False) as client:
+        await client.generation_jobs.create(prompt="a", model="sora", size="640x360", seconds=30,
+                                            n_variants=9)
+    assert len(mock.requests[("POST", aiohttp.client.URL(JOBS + Q))]) == 2
+
+
+async def test_retrieve_parses_every_field(client: VideoClient, mock: aioresponses) -> None:
+    mock.get(JOBS + "/task_1" + Q, payload=gen_job(status="succeeded", n_variants=2,
+                                                   quality_tier="x"))
+    got = await client.generation_jobs.retrieve("task_1")
+    assert got.known_status is GenerationJobStatus.SUCCEEDED
+    assert got.created_at is not None and got.created_at.year == 2025
+    assert got.finished_at is not None and got.expires_at is not None
+    assert [g.id for g in got.generations] == ["gen_0", "gen_1"]
+    assert got.generations[0].job_id == "task_1" and got.generations[0].created_at is not None
+    assert got.size == "480x480" and got.model_extra == {"quality_tier": "x"}
+    mock.get(JOBS + "/task_2" + Q, payload=gen_job("task_2", generations=None, status="weird"))
+    other = await client.generation_jobs.retrieve("task_2")
+    assert other.generations == [] and other.known_status is None
+
+
+async def test_list_sends_comma_separated_statuses_and_paginates(client: VideoClient,
+                                                                 mock: aioresponses) -> None:
+    page1 = {"object": "list", "data": [gen_job("t1"), gen_job("t2")], "has_more": True,
+             "first_id": "t1", "last_id": "t2"}
+    page2 = {"object": "list", "data": [gen_job("t3")], "has_more": False}
+    base = JOBS + Q + "&limit=2&statuses=queued,running"
+    mock.get(base, payload=page1)
+    mock.get(base + "&after=t2", payload=page2)
+    pager = client.generation_jobs.list(limit=2, statuses=["queued", GenerationJobStatus.RUNNING])
+    assert [j.id async for j in pager] == ["t1", "t2", "t3"]
+    mock.get(JOBS + Q + "&limit=10&before=t9", payload=page2)
+    page = await client.generation_jobs.list(before="t9")
+    assert [j.id for j in page.data] == ["t3"] and not page.has_more
+    with pytest.raises(ValueError, match="unknown status"):
+        client.generation_jobs.list(statuses="completed")
+    with pytest.raises(ValueError):
+        client.generation_jobs.list(limit=0)
+
+
+async def test_list_statuses_on_the_wire(live_client: VideoClient, service: FakeService) -> None:
+    seen: list[str] = []
+
+    @service.route("GET", PATH)
+    async def handler(request: web.Request) -> web.StreamResponse:
+        seen.append(request.query_string)
+        return web.json_response({"object": "list", "data": [], "has_more": False})
+
+    await live_client.generation_jobs.list(limit=5, statuses=["succeeded", "failed"])
+    assert service.last("GET", PATH).query == {"api-version": "preview", "limit": "5",
+                                               "statuses": "succeeded,failed"}
+    assert "statuses=succeeded,failed" in seen[0]
+
+
+async def test_delete_returns_none_on_204(live_client: VideoClient, service: FakeService) -> None:
+    @service.route("DELETE", PATH + "/task_1")
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=204)
+
+    await live_client.generation_jobs.delete("task_1")
+    assert service.last("DELETE", PATH + "/task_1").query == {"api-version": "preview"}
+
+
+async def test_generation_retrieve_and_download(live_client: VideoClient, service: FakeService,
+                                                tmp_path: Path) -> None:
+    service.json("GET", "/openai/v1/video/generations/gen_0",
+                 gen_job(status="succeeded")["generations"][0])
+    generation = await live_client.generation_jobs.retrieve_generation("gen_0")
+    assert generation.id == "gen_0" and generation.n_seconds == 5
+    serve_generations(service, {"gen_0": MP4})
+    jobs = live_client.generation_jobs
+    out = await jobs.download("gen_0", tmp_path / "v.mp4", quality="low")
+    assert out.read_bytes() == MP4
+    video_path = "/openai/v1/video/generations/gen_0/content/video"
+    assert service.last("GET", video_path).query == {"api-version": "preview", "quality": "low"}
+    thumb = await jobs.download("gen_0", tmp_path / "t.jpg", variant="thumbnail")
+    assert thumb.read_bytes().startswith(b"\xff\xd8")
+    thumb_path = "/openai/v1/video/generations/gen_0/content/thumbnail"
+    assert service.last("GET", thumb_path).query == {"api-version": "preview"}
+    with pytest.raises(ValueError, match="only to variant='video'"):
+        await jobs.download("gen_0", tmp_path / "x", variant="thumbnail", quality="high")
+    with pytest.raises(ValueError, match="variant"):
+        await jobs.download("gen_0", tmp_path / "x", variant="spritesheet")
+
+
+@pytest.mark.parametrize("wrapped", [False, True])
+async def test_bare_and_wrapped_error_bodies(client: VideoClient, mock: aioresponses,
+                                             wrapped: bool) -> None:
+    error = {"code": "invalid_dimensions", "message": "Unsupported width/height", "param": "width",
+             "type": "invalid_request_error"}
+    mock.post(JOBS + Q, status=400, payload={"error": error} if wrapped else error,
+              headers={"apim-request-id": "req-1"})
+    with pytest.raises(BadRequestError) as info:
+        await client.generation_jobs.create(prompt="a", model="sora")
+    err = info.value
+    assert (err.code, err.message, err.param, err.request_id) == (
+        "invalid_dimensions", "Unsupported width/height", "width", "req-1")
+    assert not isinstance(err, ContentPolicyError)
+
+
+async def test_bare_moderation_error_is_a_content_policy_error(client: VideoClient,
+                                                              mock: aioresponses) -> None:
+    mock.post(JOBS + Q, status=400, payload={
+        "code": "content_policy_violation", "message": "blocked",
+        "inner_error": {"code": "ResponsibleAIPolicyViolation", "revised_prompt": "x",
+                        "error_details": {"violence": {"filtered": True}}}})
+    with pytest.raises(ContentPolicyError) as info:
+        await client.generation_jobs.create(prompt="a", model="sora")
+    assert info.value.categories == {"violence": {"filtered": True}}
+    mock.get(JOBS + "/nope" + Q, status=404, payload={"code": "NotFound", "message": "no job"})
+    with pytest.raises(NotFoundError, match="no job"):
+        await client.generation_jobs.retrieve("nope")
+
+
+# -- the job lifecycle against a real socket -----------------------------------------
+
+
+async def test_create_poll_and_download_generation_zero(live_client: VideoClient,
+                                                        service: FakeService,
+                                                        tmp_path: Path) -> None:
+    service.json("POST", PATH, gen_job())
+    service.json("GET", PATH + "/task_1", [gen_job(status=s) for s in
+                                           ("preprocessing", "running", "processing",
+                                            "succeeded")])
+    serve_generations(service, {"gen_0": MP4})
+    job = await live_client.generation_jobs.create(prompt="A cat playing piano", model="sora")
+    events: list[Any] = []
+    out = await job.result(tmp_path / "cat.mp4", on_progress=events.append)
+    assert out.read_bytes() == MP4 and sorted(p.name for p in tmp_path.iterdir()) == ["cat.mp4"]
+    assert [(type(e).__name__, getattr(e, "status", None)) for e in events[:5]] == [
+        ("JobQueued", "queued"), ("JobQueued", "preprocessing"), ("JobProgress", "running"),
+        ("JobProgress", "processing"), ("JobCompleted", None)]
+    assert isinstance(events[-1], DownloadSaved)
+    assert job.status == "succeeded" and job.done and [g.id for g in job.generations] == ["gen_0"]
+    assert all(r.query.get("api-version") == "preview" for r in service.requests)
+    assert [r.path for r in service.requests].count(PATH + "/task_1") == 4
+
+
+async def test_result_all_downloads_every_generation(live_client: VideoClient,
+                                                     service: FakeService,
+                                                     tmp_path: Path) -> None:
+    service.json("GET", PATH + "/task_1", [gen_job(status="running", n_variants=2),
+                                           gen_job(status="succeeded", n_variants=2)])
+    second = MP4[::-1] + b"ftyp"
+    serve_generations(service, {"gen_0": MP4, "gen_1": second})
+    job = live_client.generation_jobs.job("task_1")
+    events: list[Any] = []
+    paths = await job.result_all(tmp_path / "out", on_progress=events.append)
+    assert paths == [tmp_path / "out" / "task_1_1.mp4", tmp_path / "out" / "task_1_2.mp4"]
+    assert [p.read_bytes() for p in paths] == [MP4, second]
+    assert sum(isinstance(e, JobCompleted) for e in events) == 1
+    assert sum(isinstance(e, DownloadSaved) for e in events) == 2
+    thumbs = await job.result_all(tmp_path / "out", variant="thumbnail", prefix="cat")
+    assert [p.name for p in thumbs] == ["cat_1.jpg", "cat_2.jpg"]
+    assert thumbs[1].read_bytes() == JPEG + b"gen_1"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "cat_1.jpg", "cat_2.jpg", "task_1_1.mp4", "task_1_2.mp4"]
+
+
+async def test_failed_job_carries_failure_reason(live_client: VideoClient, service: FakeService,
+                                                 tmp_path: Path) -> None:
+    service.json("GET", PATH + "/task_1", [gen_job(status="running"),
+                                           gen_job(status="failed", failure_reason="input_moderation")])
+    with pytest.raises(JobFailedError) as info:
+        await live_client.generation_jobs.job("task_1").result(tmp_path / "o.mp4")
+    err = info.value
+    assert (err.job_id, err.code, err.status) == ("task_1", "input_moderation", "failed")
+    assert err.is_content_policy and "moderation" in str(err)
+    assert isinstance(err.job, VideoGenerationJob)
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_cancelled_job_raises_job_failed(live_client: VideoClient,
+                                               service: FakeService) -> None:
+    service.json("GET", PATH + "/task_1", gen_job(status="cancelled"))
+    with pytest.raises(JobFailedError) as info:
+        await live_client.generation_jobs.job("task_1")
+    assert info.value.status == "cancelled" and info.value.code is None
+    assert "cancelled" in str(info.value)
+
+
+async def test_succeeded_without_generations_is_a_download_error(
+        live_client: VideoClient, service: FakeService, tmp_path: Path) -> None:
+    service.json("GET", PATH + "/task_1", gen_job(status="succeeded", generations=[]))
+    job = live_client.generation_jobs.job("task_1")
+    assert (await job).status == "succeeded"
+    with pytest.raises(DownloadError, match="succeeded but has no generations") as info:
+        await job.result(tmp_path / "o.mp4")
+    assert info.value.job_id == "task_1"
+    with pytest.raises(DownloadError, match="no generations"):
+        await job.result_all(tmp_path)
+    service.json("GET", PATH + "/task_2", gen_job("task_2", status="succeeded"))
+    with pytest.raises(DownloadError, match="index 1 is out of range"):
+        await live_client.generation_jobs.job("task_2").result(tmp_path / "o.mp4", index=1)
+    assert list(tmp_path.iterdir()) == []
+    assert not any("/content/" in r.path for r in service.requests)
+
+
+async def test_expired_and_unknown_status(live_client: VideoClient, service: FakeService,
+                                          clock: ManualClock, tmp_path: Path) -> None:
+    service.json("GET", PATH + "/task_1",
+                 gen_job(status="succeeded", expires_at=int(clock.time()) - 1))
+    with pytest.raises(ContentExpiredError):
+        await live_client.generation_jobs.job("task_1").result(tmp_path / "o.mp4")
+    service.json("GET", PATH + "/task_2", gen_job("task_2", status="paused"))
+    with pytest.raises(UnknownStatusError) as info:
+        await live_client.generation_jobs.job("task_2")
+    assert info.value.status == "paused"
+
+
+async def test_reattach_by_id_and_timeout(live_client: VideoClient, service: FakeService,
+                                          clock: ManualClock, tmp_path: Path) -> None:
+    service.json("GET", PATH + "/task_1", [gen_job(status="queued"), gen_job(status="succeeded")])
+    job = live_client.generation_jobs.job("task_1")
+    assert job.status is None and job.latest is None and job.generations == []
+    done = await job
+    assert isinstance(done, VideoGenerationJob) and done.status == "succeeded"
+    assert all(s > 0 for s in clock.sleeps)
+    service.json("GET", PATH + "/task_3", gen_job("task_3", status="running"))
+    with pytest.raises(JobTimeoutError) as info:
+        await live_client.generation_jobs.job("task_3").result_all(tmp_path, timeout=60)
+    assert info.value.job_id == "task_3" and info.value.timeout == 60
+    with pytest.raises(ValueError):
+        live_client.generation_jobs.job("")
+
+
+async def test_cancel_remote_deletes_with_preview(live_client: VideoClient,
+                                                  service: FakeService) -> None:
+    import anyio
+
+    service.json("GET", PATH + "/task_1", gen_job(status="running"))
+
+    @service.route("DELETE", PATH + "/task_1")
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=204)
+
+    clock = live_client.clock
+    assert isinstance(clock, ManualClock)
+    clock.auto_advance = False
+    with anyio.move_on_after(0.2):
+        await live_client.generation_jobs.job("task_1").wait(cancel_remote=True)
+    deletes: list[Recorded] = [r for r in service.requests if r.method == "DELETE"]
+    assert len(deletes) == 1 and deletes[0].query == {"api-version": "preview"}
+
+
+def test_public_names_are_exported() -> None:
+    import foundry_video
+
+    for name in ("GenerationJob", "GenerationJobs", "GenerationJobStatus", "VideoGenerationJob",
+                 "VideoGeneration", "VideoGenerationJobList", "InpaintItem", "CropBounds"):
+        assert name in foundry_video.__all__ and getattr(foundry_video, name).__doc__
