@@ -173,3 +173,39 @@ def test_ctrl_c_while_waiting_prints_how_to_resume(tmp_path: Path) -> None:
     assert f"foundry-video wait {job_id} -o {tmp_path / 'x.mp4'}" in err
     assert "Traceback" not in err and SECRET not in out + err
     assert not (tmp_path / "x.mp4").exists() and list(tmp_path.iterdir()) == []
+
+
+def test_generate_sora1_variants_are_numbered(fast_emulator: None, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    av = pytest.importorskip("av")
+    code, out, err = run(capsys, "generate", "A cat playing piano", "--emulator", "--model",
+                         "sora", "--size", "480x480", "--seconds", "2", "--variants", "2",
+                         "--json", "-o", str(tmp_path / "cat.mp4"))
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["id"].startswith("task_") and result["status"] == "succeeded"
+    assert [Path(p).name for p in result["paths"]] == ["cat_1.mp4", "cat_2.mp4"]
+    for path in result["paths"]:
+        with av.open(path) as container:
+            assert container.streams.video[0].codec_context.width == 480
+            assert list(container.streams.audio) == []  # Sora 1 has no audio
+
+
+def test_variants_are_rejected_for_sora2(fast_emulator: None,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "generate", "a cat", "--emulator", "--variants", "2")
+    assert code == 2 and "Sora 1" in err
+
+
+def test_sora1_status_wait_and_delete(remote: Emulator, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "generate", "a dog", "--model", "sora", "--no-download",
+                         "--json")
+    assert code == 0, err
+    job_id = json.loads(out)["id"]
+    code, out, _ = run(capsys, "status", job_id)
+    assert code == 0 and out.strip() == f"{job_id}: succeeded, 1 generation(s)"
+    code, out, _ = run(capsys, "wait", job_id, "-o", str(tmp_path / "w.mp4"))
+    assert code == 0 and (tmp_path / "w.mp4").stat().st_size > 0
+    code, out, _ = run(capsys, "delete", job_id)
+    assert code == 0 and out.strip() == f"deleted {job_id}"

@@ -69,7 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--size", default=None, help="WIDTHxHEIGHT, e.g. 1280x720")
     gen.add_argument("--seconds", default=None, help="duration in seconds")
     gen.add_argument("--image", default=None, help="first-frame image (input_reference)")
-    gen.add_argument("--variants", type=int, default=1, help="number of variants (Sora 1)")
+    gen.add_argument("--variants", type=int, default=1,
+                     help="number of variants (Sora 1; files are numbered out_1.mp4, ...)")
+    gen.add_argument("--api", choices=["auto", "sora2", "sora1"], default="auto",
+                     help="which API the model uses (auto: from the capability table)")
     gen.add_argument("--no-download", action="store_true", help="only create and wait")
 
     command("status", "show a job's status").add_argument("id")
@@ -175,15 +178,28 @@ async def _run(args: argparse.Namespace) -> int:
     async with _connect(args) as client:
         command = args.command
         if command == "generate":
-            seconds = args.seconds
+            if _is_sora1(client, args):
+                await _generate_sora1(client, args)
+                return 0
+            if args.variants != 1:
+                raise _UsageError("--variants is a Sora 1 option; Sora 2 makes one video per job")
             job = await client.videos.create(
-                prompt=args.prompt, model=args.model, size=args.size, seconds=seconds,
+                prompt=args.prompt, model=args.model, size=args.size, seconds=args.seconds,
                 input_reference=Path(args.image) if args.image else None)
             if not _opt(args, "json"):
                 print(f"created job {job.id}", file=sys.stderr)
             output = None if args.no_download else Path(args.output or f"{job.id}.mp4")
             await _follow(job, output, args)
         elif command == "status":
+            if _is_sora1_id(args.id):
+                job_model = await client.generation_jobs.retrieve(args.id)
+                if _opt(args, "json"):
+                    _print_json(job_model.model_dump(mode="json"))
+                else:
+                    reason = f" ({job_model.failure_reason})" if job_model.failure_reason else ""
+                    print(f"{job_model.id}: {job_model.status}{reason}, "
+                          f"{len(job_model.generations)} generation(s)")
+                return 0
             video = await client.videos.retrieve(args.id)
             if _opt(args, "json"):
                 _print_json(_video_json(video))
@@ -194,11 +210,17 @@ async def _run(args: argparse.Namespace) -> int:
                     print(f"  error: {video.error.code}: {video.error.message}")
         elif command == "wait":
             output = Path(args.output or f"{args.id}{_suffix(args.variant)}")
-            await _follow(client.videos.job(args.id), output, args, args.variant)
+            job = (client.generation_jobs.job(args.id) if _is_sora1_id(args.id)
+                   else client.videos.job(args.id))
+            await _follow(job, output, args, args.variant)
         elif command == "download":
             output = Path(args.output or f"{args.id}{_suffix(args.variant)}")
-            path = await client.videos.download(args.id, output, variant=args.variant,
-                                                timeout=_opt(args, "timeout"))
+            if args.id.startswith("gen_"):  # a Sora 1 generation
+                path = await client.generation_jobs.download(
+                    args.id, output, variant=args.variant, timeout=_opt(args, "timeout"))
+            else:
+                path = await client.videos.download(args.id, output, variant=args.variant,
+                                                    timeout=_opt(args, "timeout"))
             _print_json({"id": args.id, "path": str(path)}) if _opt(args, "json") \
                 else print(f"saved {path}")
         elif command == "list":
@@ -209,6 +231,10 @@ async def _run(args: argparse.Namespace) -> int:
             for v in [] if _opt(args, "json") else videos:
                 print(f"{v.id}  {v.status:<11} {v.progress or 0:>3}%  {v.size or '':<9} "
                       f"{v.seconds or '':>2}s  {(v.prompt or '')[:50]}")
+        elif command == "delete" and _is_sora1_id(args.id):
+            await client.generation_jobs.delete(args.id)
+            _print_json({"id": args.id, "deleted": True}) if _opt(args, "json") \
+                else print(f"deleted {args.id}")
         elif command == "delete":
             deleted = await client.videos.delete(args.id)
             _print_json(deleted.model_dump(mode="json")) if _opt(args, "json") \
@@ -217,6 +243,50 @@ async def _run(args: argparse.Namespace) -> int:
             job = await client.videos.remix(args.id, prompt=args.prompt)
             await _follow(job, Path(args.output or f"{job.id}.mp4"), args)
     return 0
+
+
+def _is_sora1_id(job_id: str) -> bool:
+    # Sora 1 job ids look like task_01jwcet0..., Sora 2 ones like video_68f10....
+    return job_id.startswith("task_")
+
+
+def _is_sora1(client: Any, args: argparse.Namespace) -> bool:
+    if args.api != "auto":
+        return bool(args.api == "sora1")
+    caps = client.capabilities.resolve(args.model)
+    return caps is not None and caps.api == "generation_jobs"
+
+
+async def _generate_sora1(client: Any, args: argparse.Namespace) -> None:
+    image = Path(args.image) if args.image else None
+    kind = {"image": image} if image and image.suffix.lower() != ".mp4" else {"video": image}
+    job = await client.generation_jobs.create(
+        prompt=args.prompt, model=args.model, size=args.size,
+        seconds=args.seconds if args.seconds is not None else 5, n_variants=args.variants,
+        **(kind if image else {}))
+    if not _opt(args, "json"):
+        print(f"created job {job.id}", file=sys.stderr)
+    _State.job_id = job.id
+    output = Path(args.output or f"{job.id}.mp4")
+    _State.output = str(output)
+    if args.no_download:
+        await _follow(job, None, args)
+        return
+    if args.variants == 1:
+        await _follow(job, output, args)
+        return
+    from ._progress_ui import ProgressUI
+
+    quiet = bool(_opt(args, "quiet") or _opt(args, "json"))
+    with ProgressUI(enabled=not quiet) as ui:
+        paths = await job.result_all(output.parent, prefix=output.stem, on_progress=ui,
+                                     timeout=_opt(args, "timeout"))
+    if _opt(args, "json"):
+        _print_json({"id": job.id, "status": job.status, "paths": [str(p) for p in paths]})
+    else:
+        for path in paths:
+            print(f"saved {path}")
+        print(f"job id: {job.id}")
 
 
 async def _take(items: Any, limit: int) -> AsyncIterator[Any]:

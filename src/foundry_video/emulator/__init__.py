@@ -8,15 +8,21 @@
         emu.inject(Fault("rate_limit", operation="create", retry_after=2))
         ...  # point any client at emu.endpoint (API under /openai/v1 and /v1)
 
-It checks auth and request bodies like the service, moves jobs through
-``queued -> in_progress -> completed|failed`` on a clock, renders real MP4s (PyAV,
-imported lazily), enforces the shared capability table and injects faults on demand.
+It serves the Sora 2 Videos API (``/videos``) and the Sora 1 preview jobs API
+(``/video/generations/...?api-version=preview``), checks auth and request bodies like the
+service, moves jobs through their statuses on a clock (Sora 2: ``queued -> in_progress ->
+completed|failed``; Sora 1: ``queued -> preprocessing -> running -> processing ->
+succeeded|failed|cancelled``), renders real MP4s (PyAV, imported lazily), enforces the
+shared capability table and injects faults on demand. Sora 1 jobs live in
+``generation_jobs(emu.ctx.state)``.
 """
 
 from ._app import API_PREFIXES, DEFAULT_BLOCKED_WORDS, SURFACES, Emulator
 from ._content import PlaceholderRenderer, Renderer
 from ._context import Call, Routes, ServiceContext
 from ._faults import Fault, FaultKind, FaultSet, parse_fault_header
+from ._sora1 import register_generation_jobs_routes
+from ._sora1_state import GenerationJob, generation_jobs
 from ._standalone import run_standalone
 from ._state import Character, JobFailure, JobStore, RecordedRequest, VideoJob
 
@@ -30,6 +36,7 @@ __all__ = [
     "Fault",
     "FaultKind",
     "FaultSet",
+    "GenerationJob",
     "JobFailure",
     "JobStore",
     "PlaceholderRenderer",
@@ -38,6 +45,8 @@ __all__ = [
     "Routes",
     "ServiceContext",
     "VideoJob",
+    "generation_jobs",
     "parse_fault_header",
+    "register_generation_jobs_routes",
     "run_standalone",
 ]

@@ -34,6 +34,7 @@ from ._errors import (
     server_error,
 )
 from ._faults import Fault, FaultSet, parse_fault_header
+from ._sora1 import register_generation_jobs_routes
 from ._state import (
     FAILED_MESSAGE,
     MODERATION_MESSAGE,
@@ -56,8 +57,11 @@ API_PREFIXES = ("/openai/v1", "/v1")
 DEFAULT_BLOCKED_WORDS = ("nsfw", "gore", "blocked-content")
 """Prompts containing one of these words get the content-filter 400 at create."""
 ALLOWED_API_VERSIONS = frozenset({"v1", "preview"})
-SURFACES: list[Callable[[Routes, ServiceContext], None]] = [register_videos_routes]
-"""API surfaces mounted on every emulator (the Sora 1 jobs API appends itself here)."""
+SURFACES: list[Callable[[Routes, ServiceContext], None]] = [
+    register_videos_routes,
+    register_generation_jobs_routes,
+]
+"""API surfaces mounted on every emulator: Sora 2 ``/videos``, Sora 1 ``/video/generations``."""
 _SECRET_HEADERS = frozenset({"api-key", "authorization", "ocp-apim-subscription-key", "cookie"})
 _REQUEST_FAULTS = ("rate_limit", "server_error", "drop_connection")
 _BODY_FAULTS = ("truncate_body", "slow_body", "drop_connection")

@@ -7,6 +7,7 @@ import importlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import formatdate
 from functools import partial
 from typing import Literal, Protocol, cast
 
@@ -14,6 +15,7 @@ import anyio
 import anyio.to_thread
 from aiohttp import web
 
+from ._errors import openai_envelope
 from ._faults import Fault
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "Renderer",
     "close_connection",
     "parse_range",
+    "ranged_response",
     "send_faulty_body",
     "sniff_mime",
 ]
@@ -44,6 +47,9 @@ class Renderer(Protocol):
     The real implementation is the module ``foundry_video.emulator._render`` (PyAV; a
     module satisfies this protocol). Tests can pass :class:`PlaceholderRenderer` or any
     object with these methods. Calls run in a worker thread.
+
+    Optional: ``render_jpeg_thumbnail(prompt, width, height, *, seed=0) -> bytes`` for the
+    Sora 1 ``content/thumbnail`` (JPEG); without it the spritesheet is served there.
     """
 
     def render_video(
@@ -129,17 +135,25 @@ class PlaceholderRenderer:
         self.calls.append(("spritesheet", prompt, width, height))
         return b"\xff\xd8\xff\xe0" + _pattern(f"s:{prompt}:{width}x{height}:{seed}", 1024) + b"\xff\xd9"
 
+    def render_jpeg_thumbnail(self, prompt: str, width: int, height: int, *, seed: int = 0) -> bytes:
+        """Fake JPEG bytes (the Sora 1 thumbnail)."""
+        self.calls.append(("thumbnail_jpeg", prompt, width, height))
+        return b"\xff\xd8\xff\xe0" + _pattern(f"j:{prompt}:{width}x{height}:{seed}", 512) + b"\xff\xd9"
+
 
 @dataclass(frozen=True)
 class RenderKey:
     """Cache key: every parameter that changes the rendered bytes."""
 
     variant: str
+    """``video``, ``thumbnail`` (WebP), ``spritesheet`` or ``thumbnail_jpeg`` (Sora 1)."""
     prompt: str
     width: int
     height: int
     seconds: int
     audio: bool
+    seed: int = 0
+    """Renders with different seeds differ (Sora 1 variants of one job)."""
 
 
 class ContentCache:
@@ -177,12 +191,20 @@ class ContentCache:
 
     def _render_fn(self, key: RenderKey) -> Callable[[], bytes]:
         r = self.renderer
+        if key.variant == "thumbnail_jpeg":
+            jpeg = getattr(r, "render_jpeg_thumbnail", None)
+            if callable(jpeg):
+                return partial(jpeg, key.prompt, key.width, key.height, seed=key.seed)
+            # A renderer written before Sora 1 (optional method): its spritesheet is a JPEG too.
+            return partial(r.render_spritesheet, key.prompt, key.width, key.height, key.seconds,
+                           seed=key.seed)
         if key.variant == "thumbnail":
-            return partial(r.render_thumbnail, key.prompt, key.width, key.height)
+            return partial(r.render_thumbnail, key.prompt, key.width, key.height, seed=key.seed)
         if key.variant == "spritesheet":
-            return partial(r.render_spritesheet, key.prompt, key.width, key.height, key.seconds)
+            return partial(r.render_spritesheet, key.prompt, key.width, key.height, key.seconds,
+                           seed=key.seed)
         return partial(r.render_video, key.prompt, key.width, key.height, key.seconds,
-                       audio=key.audio)
+                       audio=key.audio, seed=key.seed)
 
 
 class RangeNotSatisfiable(Exception):
@@ -219,6 +241,48 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if start < 0 or end < start:
         return None
     return start, min(end, size - 1)
+
+
+def ranged_response(
+    request: web.Request,
+    data: bytes,
+    *,
+    content_type: str,
+    last_modified: float,
+    ignore_range: bool = False,
+) -> web.Response:
+    """Serve ``data`` honouring a single ``Range`` (206/416) and ``If-Range`` (by ETag).
+
+    Always sends ``Accept-Ranges``, ``ETag`` and ``Last-Modified`` (``last_modified`` is
+    clock time). ``ignore_range`` sends the whole body with 200 whatever the client asked
+    (the ``ignore_range`` fault). HEAD gets the same headers, ``Content-Length`` included.
+    """
+    etag = '"' + hashlib.sha1(data, usedforsecurity=False).hexdigest() + '"'
+    headers = {
+        "Accept-Ranges": "bytes",
+        "ETag": etag,
+        "Last-Modified": formatdate(last_modified, usegmt=True),
+    }
+    size = len(data)
+    header = None if ignore_range else request.headers.get("Range")
+    if_range = request.headers.get("If-Range")
+    if header and if_range and if_range != etag:
+        header = None  # the client's copy is stale: RFC 9110 says send it all
+    try:
+        span = parse_range(header, size)
+    except RangeNotSatisfiable:
+        headers["Content-Range"] = f"bytes */{size}"
+        body = openai_envelope(
+            f"Requested range not satisfiable: {header!r} (size {size}).",
+            param="Range", code="range_not_satisfiable",
+        )
+        return web.json_response(body, status=416, headers=headers)
+    if span is None:
+        return web.Response(body=data, content_type=content_type, headers=headers)
+    start, end = span
+    headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return web.Response(body=data[start:end + 1], status=206, content_type=content_type,
+                        headers=headers)
 
 
 def sniff_mime(data: bytes) -> str | None:

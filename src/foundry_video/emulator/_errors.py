@@ -7,7 +7,7 @@ envelopes here lets every API surface (Sora 2 videos, Sora 1 jobs) reuse them.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from email.utils import formatdate
 from typing import Any
 
@@ -18,6 +18,7 @@ __all__ = [
     "auth_error",
     "bad_api_version",
     "content_filter_error",
+    "inner_error_content_filter",
     "invalid_request",
     "not_found",
     "openai_envelope",
@@ -83,14 +84,26 @@ def auth_error() -> ApiError:
     return ApiError(401, {"error": {"code": "401", "message": AUTH_MESSAGE}})
 
 
-def bad_api_version(value: str) -> ApiError:
-    """400 for an ``api-version`` the v1 API does not serve (Azure's generic wording)."""
+def bad_api_version(
+    value: str | None, allowed: Sequence[str] = ("v1", "preview"), *, optional: bool = True
+) -> ApiError:
+    """400 for an ``api-version`` the API does not serve (Azure's generic wording).
+
+    ``value=None`` means the parameter was missing (an error only where it is not
+    ``optional``, e.g. the Sora 1 jobs API, which requires ``preview``).
+    """
+    names = ", ".join(f"'{v}'" for v in allowed)
+    hint = f"Use {names}{' or omit it' if optional else ''}."
+    if value is None:
+        message = f"Missing required query parameter 'api-version'. {hint}"
+    else:
+        message = f"API version not supported: {value!r}. {hint}"
     return ApiError(
         400,
         {
             "error": {
                 "code": "BadRequest",
-                "message": f"API version not supported: {value!r}. Use 'v1', 'preview' or omit it.",
+                "message": message,
                 "param": "api-version",
                 "type": "invalid_request_error",
             }
@@ -121,6 +134,39 @@ def content_filter_error(param: str = "prompt", category: str = "violence") -> A
                 "innererror": {
                     "code": "ResponsibleAIPolicyViolation",
                     "content_filter_result": result,
+                },
+            }
+        },
+    )
+
+
+def inner_error_content_filter(param: str = "prompt", category: str = "violence") -> ApiError:
+    """The content-filter 400 in the Sora 1 form (``AzureOpenAIVideoGenerationErrorResponse``).
+
+    Fields per [AZ-SPEC]: ``code``, ``message``, ``param``, ``type`` and ``inner_error``
+    with ``code: ResponsibleAIPolicyViolation`` and ``error_details`` (the per-category
+    results). UNCERTAIN: the spec models the body bare; it is sent wrapped in
+    ``{"error": ...}`` like every other Azure error (401, 429, the completions content
+    filter), so one client code path reads all of them; SDKs should accept both forms.
+    ``revised_prompt`` is left out: the emulator never revises a prompt.
+    """
+    details = {
+        name: {"filtered": name == category, "severity": "high" if name == category else "safe"}
+        for name in CONTENT_FILTER_CATEGORIES
+    }
+    if category not in details:
+        details[category] = {"filtered": True, "severity": "high"}
+    return ApiError(
+        400,
+        {
+            "error": {
+                "code": "content_filter",
+                "message": CONTENT_FILTER_MESSAGE,
+                "param": param,
+                "type": "invalid_request_error",
+                "inner_error": {
+                    "code": "ResponsibleAIPolicyViolation",
+                    "error_details": details,
                 },
             }
         },

@@ -23,6 +23,7 @@ Kinds and where they act:
 ``truncate_body``   correct ``Content-Length``, only ``after_bytes`` bytes, then close
 ``slow_body``       body in ``chunk_size`` pieces with ``delay`` real seconds between them
 ``job_failed``      the job (next created, or ``video_id``) ends ``failed`` with code/message
+                    (Sora 1: ``failure_reason`` = code; ``code=cancelled`` ends ``cancelled``)
 ``content_policy``  ``stage="create"``: 400 content filter; ``"completion"``: failed job
 ``expire_content``  the completed job's content is expired (download -> 404)
 ``ignore_range``    the content endpoint ignores ``Range`` and sends the full body (200)
@@ -31,12 +32,18 @@ Kinds and where they act:
 ``rate_limit``, ``server_error`` and ``drop_connection`` act at ``stage="request"``
 (default: before the handler runs, nothing happens server-side) or ``stage="response"``
 (the handler ran, e.g. the job was created, and then the response is lost or replaced).
+
+The Sora 1 jobs API (``/video/generations/...``) uses the same operation names where they
+mean the same thing (``create``, ``list``, ``retrieve``, ``delete``, ``content`` for both
+``content/video`` and ``content/thumbnail``) plus ``retrieve_generation``; ``video_id``
+matches the id in its path (a ``task_...`` job id or a ``gen_...`` generation id). Use
+``path=r"/video/generations"`` to aim a fault at that surface only.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 from urllib.parse import unquote
@@ -72,7 +79,8 @@ class Fault:
     Matchers (all given ones must match; none given = every request, or the kind's natural
     operations for job and content faults): ``operation`` (a name such as ``"create"``,
     ``"retrieve"``, ``"list"``, ``"delete"``, ``"remix"``, ``"content"``, ``"edit"``,
-    ``"extend"``, ``"create_character"``, ``"retrieve_character"``, or several),
+    ``"extend"``, ``"create_character"``, ``"retrieve_character"``,
+    ``"retrieve_generation"``, or several),
     ``method``, ``path`` (regex searched in the URL path) and ``video_id``.
 
     ``times`` is how many requests it affects (``None`` = forever); ``fired`` counts them.
@@ -165,10 +173,16 @@ class FaultSet:
         self._faults: list[Fault] = []
         self.job_operations: frozenset[str] = CREATE_OPERATIONS
         """Operations that create jobs; the emulator sets it from its rate-limited routes."""
+        self.on_add: dict[str, Callable[[Fault], None]] = {}
+        """Hooks called with every fault added, keyed by name: an API surface registers one
+        to apply a fault naming one of *its* existing jobs at once (keyed, so registering
+        again when the app is rebuilt replaces the hook instead of doubling it)."""
 
     def add(self, fault: Fault) -> Fault:
         """Register ``fault`` and return it (so tests can check ``fault.fired``)."""
         self._faults.append(fault)
+        for hook in list(self.on_add.values()):
+            hook(fault)
         return fault
 
     def clear(self) -> None:

@@ -25,7 +25,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from av.video.frame import VideoFrame
 
-__all__ = ["MediaInfo", "probe", "render_spritesheet", "render_thumbnail", "render_video"]
+__all__ = [
+    "MediaInfo",
+    "probe",
+    "render_jpeg_thumbnail",
+    "render_spritesheet",
+    "render_thumbnail",
+    "render_video",
+]
 
 _SAMPLE_RATE = 48_000
 _AAC_FRAME = 1024
@@ -413,6 +420,20 @@ def render_thumbnail(prompt: str, width: int, height: int, *, seed: int = 0) -> 
     if size != (width, height):
         frame = frame.reformat(width=size[0], height=size[1], interpolation="AREA")
     return _encode_image("libwebp", frame)
+
+
+def render_jpeg_thumbnail(prompt: str, width: int, height: int, *, seed: int = 0) -> bytes:
+    """Render a JPEG of the clip's first frame, scaled like :func:`render_thumbnail`.
+
+    The Sora 1 jobs API serves thumbnails as JPEG (``image/jpg``), not WebP.
+    """
+    _check_size(width, height)
+    _require_av()
+    frame = _Scene(prompt, width, height, seed).frame(0, _DEFAULT_FPS)
+    size = _fit(width, height, _THUMBNAIL_MAX_SIDE)
+    if size != (width, height):
+        frame = frame.reformat(width=size[0], height=size[1], interpolation="AREA")
+    return _encode_image("mjpeg", frame)
 
 
 def render_spritesheet(
