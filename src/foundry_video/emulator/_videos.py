@@ -14,17 +14,15 @@ Choices where the spec is UNCERTAIN (each also noted at the code):
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
-from email.utils import formatdate
 from typing import Any, Literal
 
 from aiohttp import web
 
 from ..capabilities import ModelCapabilities, parse_size
 from ._bodies import ParsedBody, UploadedFile, parse_body
-from ._content import CONTENT_TYPES, RangeNotSatisfiable, RenderKey, parse_range
+from ._content import CONTENT_TYPES, RenderKey, ranged_response
 from ._context import Call, Routes, ServiceContext
 from ._errors import ApiError, content_filter_error, invalid_request, not_found, openai_envelope
 from ._state import FAILED_MESSAGE, MODERATION_MESSAGE, Character, JobFailure, VideoJob, new_id
@@ -340,31 +338,8 @@ class _VideosApi:
     def _ranged(
         self, request: web.Request, call: Call, job: VideoJob, variant: str, data: bytes
     ) -> web.Response:
-        headers = {
-            "Accept-Ranges": "bytes",
-            "ETag": '"' + hashlib.sha1(data, usedforsecurity=False).hexdigest() + '"',
-            "Last-Modified": formatdate(job.finishes, usegmt=True),
-        }
-        ctype = CONTENT_TYPES[variant]
-        size = len(data)
-        header = request.headers.get("Range")
-        if header and self.ctx.take_fault(call, ["ignore_range"], video_id=job.id) is not None:
-            header = None
-        if_range = request.headers.get("If-Range")
-        if header and if_range and if_range != headers["ETag"]:
-            header = None  # the client's copy is stale: RFC 9110 says send it all
-        try:
-            span = parse_range(header, size)
-        except RangeNotSatisfiable:
-            headers["Content-Range"] = f"bytes */{size}"
-            body = openai_envelope(
-                f"Requested range not satisfiable: {header!r} (size {size}).",
-                param="Range", code="range_not_satisfiable",
-            )
-            return web.json_response(body, status=416, headers=headers)
-        if span is None:
-            return web.Response(body=data, content_type=ctype, headers=headers)
-        start, end = span
-        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-        return web.Response(body=data[start:end + 1], status=206, content_type=ctype,
-                            headers=headers)
+        # The ignore_range fault is only spent on a request that actually asked for a range.
+        ignore = bool(request.headers.get("Range")) and self.ctx.take_fault(
+            call, ["ignore_range"], video_id=job.id) is not None
+        return ranged_response(request, data, content_type=CONTENT_TYPES[variant],
+                               last_modified=job.finishes, ignore_range=ignore)
