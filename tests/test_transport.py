@@ -212,3 +212,20 @@ async def test_error_message_echoing_the_key_is_redacted(client: VideoClient,
     with pytest.raises(BadRequestError) as info:
         await client.videos.retrieve("video_1")
     assert SECRET not in str(info.value) and SECRET not in info.value.message
+
+
+async def test_error_detail_is_typed_for_both_azure_spellings(client: VideoClient,
+                                                              mock: aioresponses) -> None:
+    body = {"error": {"message": "filtered", "code": "content_filter", "param": "prompt",
+                      "innererror": {"code": "ResponsibleAIPolicyViolation"}}}
+    mock.get(GET_URL, status=400, payload=body)
+    with pytest.raises(ContentPolicyError) as info:
+        await client.videos.retrieve("video_1")
+    detail = info.value.detail
+    assert detail.code == "content_filter" and detail.param == "prompt"
+    assert detail.inner_error == {"code": "ResponsibleAIPolicyViolation"}
+    mock.get(GET_URL, status=404, payload={"code": 404, "message": "bare",
+                                           "inner_error": {"code": "x"}})
+    with pytest.raises(NotFoundError) as bare:
+        await client.videos.retrieve("video_1")
+    assert bare.value.detail.code == "404" and bare.value.detail.inner_error == {"code": "x"}

@@ -51,6 +51,8 @@ if TYPE_CHECKING:
     from .capabilities import CapabilityTable, ModelCapabilities, default_capabilities
     from .models import (
         CropBounds,
+        ErrorDetail,
+        ErrorResponse,
         GenerationJobStatus,
         ImageReference,
         InpaintItem,
@@ -85,7 +87,8 @@ _EXPORTS.update(dict.fromkeys((
     "DownloadProgress", "DownloadSaved", "DownloadStarted", "JobCompleted", "JobEvent",
     "JobFailed", "JobProgress", "JobQueued"), "._events"))
 _EXPORTS.update(dict.fromkeys((
-    "ImageReference", "Video", "VideoCharacter", "VideoDeleted", "VideoError", "VideoList",
+    "ErrorDetail", "ErrorResponse", "ImageReference", "Video", "VideoCharacter", "VideoDeleted",
+    "VideoError", "VideoList",
     "VideoStatus", "CropBounds", "GenerationJobStatus", "InpaintItem", "VideoGeneration",
     "VideoGenerationJob", "VideoGenerationJobList"), ".models"))
 _EXPORTS.update(dict.fromkeys(("GenerationJob", "GenerationJobs"), ".resources.generation_jobs"))

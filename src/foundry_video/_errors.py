@@ -82,6 +82,18 @@ class APIStatusError(FoundryVideoError):
         self.headers: Mapping[str, str] = {k.lower(): v for k, v in (headers or {}).items()}
         super().__init__(self._describe())
 
+    @property
+    def detail(self) -> Any:
+        """The body as a typed :class:`~foundry_video.ErrorDetail` (``None`` if not JSON)."""
+        from .models import ErrorDetail
+
+        body = self.body
+        if isinstance(body, dict):
+            inner = body.get("error", body)
+            if isinstance(inner, dict):
+                return ErrorDetail.model_validate(inner)
+        return None
+
     def _describe(self) -> str:
         parts = [f"Error {self.status_code}"]
         if self.code:

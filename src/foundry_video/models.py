@@ -10,10 +10,19 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "CropBounds",
+    "ErrorDetail",
+    "ErrorResponse",
     "GenerationJobStatus",
     "GenerationVariant",
     "ImageReference",
@@ -308,3 +317,32 @@ class VideoGenerationJobList(_Model):
     first_id: str | None = None
     last_id: str | None = None
     has_more: bool = False
+
+
+class ErrorDetail(_Model):
+    """The ``error`` object of an error response (OpenAI and Azure shapes).
+
+    Azure spells the nested details ``inner_error`` or ``innererror``; both land in
+    :attr:`inner_error`.
+    """
+
+    message: str | None = None
+    type: str | None = None
+    param: str | None = None
+    code: str | None = None
+    inner_error: dict[str, Any] | None = Field(
+        default=None, validation_alias=AliasChoices("inner_error", "innererror"))
+
+    @field_validator("code", "param", "type", mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        # Azure sends some codes as numbers in JSON ("code": 401 in older gateways).
+        return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+            else value
+
+
+class ErrorResponse(_Model):
+    """An error response body: ``{"error": {...}}``."""
+
+    error: ErrorDetail
+
