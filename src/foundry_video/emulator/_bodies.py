@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -16,7 +17,7 @@ from aiohttp import BodyPartReader, web
 
 from ._errors import invalid_request
 
-__all__ = ["ParsedBody", "UploadedFile", "body_kind", "parse_body"]
+__all__ = ["FormPart", "ParsedBody", "UploadedFile", "body_kind", "iter_parts", "parse_body"]
 
 BAD_JSON = (
     "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
@@ -41,6 +42,44 @@ class ParsedBody:
 
     kind: Literal["json", "multipart", "form", "none"]
     fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FormPart:
+    """One named part of a multipart body, read whole."""
+
+    name: str
+    filename: str | None
+    content_type: str
+    """The part's ``Content-Type`` (``application/octet-stream`` if it has none)."""
+    data: bytes
+    charset: str
+
+    def text(self) -> str:
+        """The data as text (a text field's value)."""
+        return self.data.decode(self.charset, errors="replace")
+
+    def upload(self) -> UploadedFile:
+        """The part as an :class:`UploadedFile`."""
+        return UploadedFile(self.filename, self.content_type, self.data)
+
+
+async def iter_parts(request: web.Request) -> AsyncIterator[FormPart]:
+    """The named top-level parts of a multipart request, in order.
+
+    Nested multipart and unnamed parts are skipped: the API has none.
+    """
+    reader = await request.multipart()
+    while True:
+        part = await reader.next()
+        if part is None:
+            return
+        if not isinstance(part, BodyPartReader) or part.name is None:
+            continue
+        data = bytes(await part.read(decode=True))
+        yield FormPart(part.name, part.filename,
+                       part.headers.get("Content-Type", "application/octet-stream"), data,
+                       part.get_charset("utf-8"))
 
 
 def body_kind(content_type: str, has_body: bool) -> Literal["none", "json", "multipart", "form", "other"]:
@@ -95,19 +134,8 @@ async def parse_body(request: web.Request) -> ParsedBody:
             _put(fields, name, value if isinstance(value, str) else str(value))
         return ParsedBody("form", fields)
     if kind == "multipart":
-        reader = await request.multipart()
-        while True:
-            part = await reader.next()
-            if part is None:
-                break
-            if not isinstance(part, BodyPartReader) or part.name is None:
-                continue  # nested multipart or unnamed part: the API has none
-            data = bytes(await part.read(decode=True))
-            if part.filename is not None:
-                ctype = part.headers.get("Content-Type", "application/octet-stream")
-                _put(fields, part.name, UploadedFile(part.filename, ctype, data))
-            else:
-                _put(fields, part.name, data.decode(part.get_charset("utf-8"), errors="replace"))
+        async for part in iter_parts(request):
+            _put(fields, part.name, part.text() if part.filename is None else part.upload())
         return ParsedBody("multipart", fields)
     raise invalid_request(
         f"Unsupported content type: {request.content_type!r}. This API method only accepts "

@@ -111,17 +111,23 @@ def bad_api_version(
     )
 
 
-def content_filter_error(param: str = "prompt", category: str = "violence") -> ApiError:
-    """Azure's content-filter 400 (api-spec §5.2, spelled ``innererror``/``content_filter_result``).
-
-    UNCERTAIN: the exact body Azure Sora 2 returns; this is the documented completions shape.
-    """
-    result = {
+def _filter_results(category: str) -> dict[str, dict[str, Any]]:
+    """Per-category results: ``category`` filtered (severity high), every other one safe."""
+    result: dict[str, dict[str, Any]] = {
         name: {"filtered": name == category, "severity": "high" if name == category else "safe"}
         for name in CONTENT_FILTER_CATEGORIES
     }
     if category not in result:
         result[category] = {"filtered": True, "severity": "high"}
+    return result
+
+
+def content_filter_error(param: str = "prompt", category: str = "violence") -> ApiError:
+    """Azure's content-filter 400 (api-spec §5.2, spelled ``innererror``/``content_filter_result``).
+
+    UNCERTAIN: the exact body Azure Sora 2 returns; this is the documented completions shape.
+    """
+    result = _filter_results(category)
     return ApiError(
         400,
         {
@@ -150,12 +156,7 @@ def inner_error_content_filter(param: str = "prompt", category: str = "violence"
     filter), so one client code path reads all of them; SDKs should accept both forms.
     ``revised_prompt`` is left out: the emulator never revises a prompt.
     """
-    details = {
-        name: {"filtered": name == category, "severity": "high" if name == category else "safe"}
-        for name in CONTENT_FILTER_CATEGORIES
-    }
-    if category not in details:
-        details[category] = {"filtered": True, "severity": "high"}
+    details = _filter_results(category)
     return ApiError(
         400,
         {

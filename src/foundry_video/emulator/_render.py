@@ -408,18 +408,23 @@ def _encode_image(codec: str, frame: VideoFrame) -> bytes:
     return b"".join(bytes(packet) for packet in [*context.encode(frame), *context.encode()])
 
 
-def render_thumbnail(prompt: str, width: int, height: int, *, seed: int = 0) -> bytes:
-    """Render a WebP of the clip's first frame, scaled so the longer side is at most 640 px.
-
-    The scaled size keeps the aspect ratio with even sides (1280x720 gives 640x360).
-    """
+def _first_frame_image(codec: str, prompt: str, width: int, height: int, seed: int) -> bytes:
+    """The clip's first frame, longer side at most 640 px (even sides), encoded by ``codec``."""
     _check_size(width, height)
     _require_av()
     frame = _Scene(prompt, width, height, seed).frame(0, _DEFAULT_FPS)
     size = _fit(width, height, _THUMBNAIL_MAX_SIDE)
     if size != (width, height):
         frame = frame.reformat(width=size[0], height=size[1], interpolation="AREA")
-    return _encode_image("libwebp", frame)
+    return _encode_image(codec, frame)
+
+
+def render_thumbnail(prompt: str, width: int, height: int, *, seed: int = 0) -> bytes:
+    """Render a WebP of the clip's first frame, scaled so the longer side is at most 640 px.
+
+    The scaled size keeps the aspect ratio with even sides (1280x720 gives 640x360).
+    """
+    return _first_frame_image("libwebp", prompt, width, height, seed)
 
 
 def render_jpeg_thumbnail(prompt: str, width: int, height: int, *, seed: int = 0) -> bytes:
@@ -427,13 +432,7 @@ def render_jpeg_thumbnail(prompt: str, width: int, height: int, *, seed: int = 0
 
     The Sora 1 jobs API serves thumbnails as JPEG (``image/jpg``), not WebP.
     """
-    _check_size(width, height)
-    _require_av()
-    frame = _Scene(prompt, width, height, seed).frame(0, _DEFAULT_FPS)
-    size = _fit(width, height, _THUMBNAIL_MAX_SIDE)
-    if size != (width, height):
-        frame = frame.reformat(width=size[0], height=size[1], interpolation="AREA")
-    return _encode_image("mjpeg", frame)
+    return _first_frame_image("mjpeg", prompt, width, height, seed)
 
 
 def render_spritesheet(

@@ -19,13 +19,12 @@ split of ``job_seconds`` is the emulator's choice (the service documents no dura
 
 from __future__ import annotations
 
-import itertools
 import math
 import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ._state import EmulatorState, JobStore
+from ._state import EmulatorState, JobStore, TimedJob
 
 __all__ = [
     "JOB_STATUSES",
@@ -57,7 +56,6 @@ _RUNNING = 0.6
 # Crockford base32, lowercase: the ids in Microsoft's examples ("task_01jwcet0eje35tc5jy54yjax5q")
 # are ULIDs, i.e. 10 characters of millisecond timestamp then 16 random ones.
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
-_seq = itertools.count()
 
 
 def new_ulid_id(prefix: str, now: float) -> str:
@@ -68,47 +66,25 @@ def new_ulid_id(prefix: str, now: float) -> str:
 
 
 @dataclass(eq=False)
-class GenerationJob:
+class GenerationJob(TimedJob):
     """One Sora 1 video generation job (``task_...``) and its generations (``gen_...``).
 
     ``generation_ids`` are allocated at creation so they stay stable, but they are only
     published (in ``generations`` and on ``GET /video/generations/{id}``) once the job has
-    succeeded. Times are the emulator clock's Unix seconds (floats).
+    succeeded. Times are the emulator clock's Unix seconds (floats). ``id``, the timing
+    fields, ``expired_at`` and ``seq`` come from :class:`TimedJob` (keyword-only).
     """
 
-    id: str
     model: str
     prompt: str
     width: int
     height: int
     n_seconds: int
     n_variants: int
-    created: float
-    queue_seconds: float
-    job_seconds: float
-    retention_seconds: int = 86400
     generation_ids: list[str] = field(default_factory=list)
     inpaint_items: list[dict[str, Any]] | None = None
     failure_reason: str | None = None
     """Decided at creation (or by an injected fault); shown once the job is terminal."""
-    expired_at: float | None = None
-    """Set by the ``expire_content`` fault: content counts as expired from this time."""
-    seq: int = field(default_factory=lambda: next(_seq))
-
-    @property
-    def sort_key(self) -> tuple[float, int]:
-        """Creation order (clock time, then a tie-breaking sequence number)."""
-        return (self.created, self.seq)
-
-    @property
-    def created_at(self) -> int:
-        """Integer Unix seconds."""
-        return math.floor(self.created)
-
-    @property
-    def finishes(self) -> float:
-        """Clock time at which the job reaches its terminal state."""
-        return self.created + self.queue_seconds + self.job_seconds
 
     @property
     def purge_at(self) -> float:
@@ -129,23 +105,13 @@ class GenerationJob:
             return "cancelled"
         return "failed" if self.failure_reason is not None else "succeeded"
 
-    def expires_at(self, now: float) -> int | None:
-        """``created_at + retention`` once terminal (null before, as in [AZ-QS]'s example).
+    def _expiry_shown(self, now: float) -> bool:
+        """Once terminal (null before, as in [AZ-QS]'s example).
 
         UNCERTAIN: the spec's example shows it only on a succeeded job; failed and cancelled
         jobs are deleted after the same 24 h, so they carry it too.
         """
-        if self.status(now) not in TERMINAL_STATUSES:
-            return None
-        expires = self.created_at + self.retention_seconds
-        if self.expired_at is not None:
-            expires = min(expires, math.floor(self.expired_at))
-        return expires
-
-    def content_expired(self, now: float) -> bool:
-        """True once the generations' downloadable assets are gone."""
-        expires = self.expires_at(now)
-        return expires is not None and now >= expires
+        return self.status(now) in TERMINAL_STATUSES
 
     def generation_index(self, generation_id: str) -> int | None:
         """The variant index of ``generation_id`` (its render seed), if it is one of ours."""

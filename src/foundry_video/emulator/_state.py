@@ -23,6 +23,7 @@ __all__ = [
     "JobStore",
     "RateLimiter",
     "RecordedRequest",
+    "TimedJob",
     "VideoJob",
     "new_id",
 ]
@@ -130,23 +131,19 @@ class JobFailure:
 VideoStatus = Literal["queued", "in_progress", "completed", "failed"]
 
 
-@dataclass(eq=False)
-class VideoJob:
-    """One Sora 2 video job. Times are the emulator clock's Unix seconds (floats)."""
+@dataclass(eq=False, kw_only=True)
+class TimedJob:
+    """What every emulated job shares: creation order, timing, retention and expiry.
+
+    The fields are keyword-only so subclasses can add required fields of their own.
+    Subclasses define ``status(now)`` and :meth:`_expiry_shown`.
+    """
 
     id: str
-    model: str
-    prompt: str
-    size: str
-    seconds: int
     created: float
     queue_seconds: float
     job_seconds: float
     retention_seconds: int = 86400
-    remixed_from_video_id: str | None = None
-    failure: JobFailure | None = None
-    kind: str = "create"
-    input_reference: dict[str, Any] | None = None
     expired_at: float | None = None
     """Set by the ``expire_content`` fault: content counts as expired from this time."""
     seq: int = field(default_factory=lambda: next(_seq))
@@ -165,6 +162,43 @@ class VideoJob:
     def finishes(self) -> float:
         """Clock time at which the job reaches its terminal state."""
         return self.created + self.queue_seconds + self.job_seconds
+
+    def _expiry_shown(self, now: float) -> bool:
+        """Whether ``expires_at`` is set at clock time ``now`` (it is null before)."""
+        raise NotImplementedError
+
+    def expires_at(self, now: float) -> int | None:
+        """``created_at + retention`` (or the ``expire_content`` time, if earlier), once
+        :meth:`_expiry_shown`; else null."""
+        if not self._expiry_shown(now):
+            return None
+        expires = self.created_at + self.retention_seconds
+        if self.expired_at is not None:
+            expires = min(expires, math.floor(self.expired_at))
+        return expires
+
+    def content_expired(self, now: float) -> bool:
+        """True once the downloadable assets are gone."""
+        expires = self.expires_at(now)
+        return expires is not None and now >= expires
+
+
+@dataclass(eq=False)
+class VideoJob(TimedJob):
+    """One Sora 2 video job. Times are the emulator clock's Unix seconds (floats).
+
+    ``id``, ``created``, ``queue_seconds``, ``job_seconds``, ``retention_seconds``,
+    ``expired_at`` and ``seq`` come from :class:`TimedJob` (keyword-only).
+    """
+
+    model: str
+    prompt: str
+    size: str
+    seconds: int
+    remixed_from_video_id: str | None = None
+    failure: JobFailure | None = None
+    kind: str = "create"
+    input_reference: dict[str, Any] | None = None
 
     def status(self, now: float) -> VideoStatus:
         """The status at clock time ``now``."""
@@ -186,19 +220,9 @@ class VideoJob:
         frac = (now - self.created - self.queue_seconds) / self.job_seconds
         return max(0, min(99, int(frac * 100)))
 
-    def expires_at(self, now: float) -> int | None:
-        """``created_at + retention`` once completed (brief + [AZ-CONCEPT] example), else null."""
-        if self.status(now) != "completed":
-            return None
-        expires = self.created_at + self.retention_seconds
-        if self.expired_at is not None:
-            expires = min(expires, math.floor(self.expired_at))
-        return expires
-
-    def content_expired(self, now: float) -> bool:
-        """True once the downloadable assets are gone."""
-        expires = self.expires_at(now)
-        return expires is not None and now >= expires
+    def _expiry_shown(self, now: float) -> bool:
+        """Once completed (brief + [AZ-CONCEPT] example)."""
+        return self.status(now) == "completed"
 
     def seconds_until_change(self, now: float) -> float:
         """Seconds until the next status change (0 when terminal)."""

@@ -36,16 +36,19 @@ DEFAULT_MODEL = "sora-2"
 DEFAULT_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 
 
+def _quoted_list(values: Iterable[str], conjunction: str) -> str:
+    quoted = [f"'{v}'" for v in values]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])}, {conjunction} {quoted[-1]}"
+
+
 def one_of(values: Iterable[str]) -> str:
     """``'4', '8', or '12'`` (the service's "expected one of" wording)."""
-    quoted = [f"'{v}'" for v in values]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + ", or " + quoted[-1]
+    return _quoted_list(values, "or")
 
 
 def supported(values: Iterable[str]) -> str:
     """``'4', '8', and '12'`` (the service's "Supported values are" wording)."""
-    quoted = [f"'{v}'" for v in values]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + ", and " + quoted[-1]
+    return _quoted_list(values, "and")
 
 
 def _json_type(value: Any) -> str:
