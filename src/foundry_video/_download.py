@@ -22,7 +22,7 @@ from typing import IO, Any, NamedTuple
 import aiohttp
 import anyio
 
-from ._errors import APIConnectionError, APIStatusError, DownloadError
+from ._errors import APIConnectionError, APIStatusError, ContentExpiredError, DownloadError
 from ._transport import Transport
 from ._wire import request_id_from
 
@@ -207,6 +207,13 @@ async def _fetch_into(
             await transport.clock.sleep(transport.retry.delay(resumes - 1) or 0.0)
             continue
         except APIStatusError as exc:
+            if exc.status_code in (404, 410) and "expired" in (exc.code or "").lower():
+                # The assets expired between the status check and the download (the
+                # service says 404 video_expired): the same typed error as an expires_at
+                # already in the past, instead of a bare NotFoundError.
+                raise ContentExpiredError(f"the content has expired: {exc.message}",
+                                          job_id=job_id or exc.job_id,
+                                          request_id=exc.request_id) from exc
             if job_id is not None and exc.job_id is None:
                 exc.job_id = job_id
             raise

@@ -60,10 +60,15 @@ class RetryPolicy:
         return status in RETRYABLE_STATUS
 
     def delay(self, attempt: int, headers: Mapping[str, str] | None = None,
-              *, rng: random.Random | None = None) -> float | None:
-        """Seconds to wait before retry number ``attempt + 1``; ``None`` means do not retry."""
+              *, rng: random.Random | None = None, now: float | None = None) -> float | None:
+        """Seconds to wait before retry number ``attempt + 1``; ``None`` means do not retry.
+
+        ``now`` is the Unix time an HTTP-date ``Retry-After`` is measured from: the
+        transport passes its clock's time, so the wait is measured on the same clock as
+        the sleep (a ManualClock in tests; without it a date hint decayed to 0).
+        """
         if headers is not None:
-            hinted = retry_after_seconds(headers)
+            hinted = retry_after_seconds(headers, now=now)
             if hinted is not None:
                 if hinted > MAX_SERVER_DELAY:
                     return None

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import random
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from ._errors import (
     AuthenticationError,
     UnexpectedResponseError,
 )
-from ._retry import RetryPolicy
+from ._retry import MAX_SERVER_DELAY, RetryPolicy, retry_after_seconds
 from ._version import __version__
 from ._wire import make_status_error, request_id_from
 
@@ -43,6 +44,8 @@ class Response:
     status: int
     headers: Mapping[str, str]
     body: Any
+    path: str = ""
+    """The API path requested (e.g. ``/videos/video_1``), for checks of the body against it."""
 
     @property
     def request_id(self) -> str | None:
@@ -69,6 +72,46 @@ def _is_safe_connect_error(exc: BaseException) -> bool:
     return isinstance(exc, aiohttp.ClientConnectorError) and not isinstance(
         exc, aiohttp.ClientSSLError
     )
+
+
+def url_path(path: str) -> str:
+    """An API path for log lines (never a full URL with a query)."""
+    return path.split("?", 1)[0]
+
+
+async def _read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The whole body, or the first ``limit + 1`` bytes of a larger one.
+
+    ``StreamReader.read(n)`` returns as soon as *some* bytes are buffered, so one call may
+    hand back only the first TCP segments of a perfectly healthy response: read to EOF.
+    A body cut short of its Content-Length raises ``ClientPayloadError`` here.
+    """
+    buffer = bytearray()
+    while len(buffer) <= limit:
+        chunk = await response.content.read(limit + 1 - len(buffer))
+        if not chunk:
+            break
+        buffer += chunk
+    return bytes(buffer)
+
+
+def _not_resent(error: APIConnectionError, method: str, path: str) -> APIConnectionError:
+    """Say why a failed non-idempotent request (a create) was not retried."""
+    error.message += (f" ({method} {url_path(path)} was not retried: it may have reached the "
+                      "service, and sending it again could start a second job)")
+    error.args = (error.message,)
+    return error
+
+
+def _redact_value(value: Any, redact: Callable[[str], str]) -> Any:
+    """``value`` (a parsed JSON body) with every string passed through ``redact``."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact(str(k)): _redact_value(v, redact) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_value(v, redact) for v in value]
+    return value
 
 
 class Transport:
@@ -184,7 +227,7 @@ class Transport:
                 retriable = idempotent or _is_safe_connect_error(exc)
                 delay = self.retry.delay(attempt, rng=self._rng) if retriable else None
                 if delay is None or attempt >= self.retry.max_retries:
-                    raise error from None
+                    raise (error if retriable else _not_resent(error, method, path)) from None
                 logger.info("retrying %s %s in %.2fs after %s", method, url, delay,
                             type(exc).__name__)
                 attempt += 1
@@ -219,7 +262,9 @@ class Transport:
                 idempotent or response.status == 429
                 or response.headers.get("x-should-retry") == "true"
             )
-            delay = self.retry.delay(attempt, response.headers, rng=self._rng) if retriable else None
+            delay = (self.retry.delay(attempt, response.headers, rng=self._rng,
+                                      now=self._hint_now(response.headers))
+                     if retriable else None)
             if delay is None or attempt >= self.retry.max_retries:
                 logger.debug("giving up on %s %s: %s", method, url, error_obj)
                 raise error_obj
@@ -228,15 +273,41 @@ class Transport:
             attempt += 1
             await self.clock.sleep(delay)
 
-    def _connection_error(self, exc: BaseException) -> APIConnectionError:
+    def _hint_now(self, headers: Mapping[str, str]) -> float:
+        """The Unix time an HTTP-date ``Retry-After`` is measured from.
+
+        The clock the client sleeps on, so a ManualClock shared with the emulator waits
+        exactly what the emulator asked (measured against ``time.time()`` a date stamped
+        on the shared clock decayed to 0). A date that only makes sense against the real
+        wall clock (a server that does not share a test clock) is measured against that.
+        With the default SystemClock both are the same.
+        """
+        now = self.clock.time()
+        hinted = retry_after_seconds(headers, now=now)
+        if hinted is not None and not 0 < hinted <= MAX_SERVER_DELAY:
+            real = time.time()
+            fallback = retry_after_seconds(headers, now=real)
+            if fallback is not None and 0 < fallback <= MAX_SERVER_DELAY:
+                return real
+        return now
+
+    def _connection_error(self, exc: BaseException, *,
+                          request_id: str | None = None) -> APIConnectionError:
         detail = self.redact(str(exc)) or type(exc).__name__
         if isinstance(exc, TIMEOUT_ERRORS):
-            return APITimeoutError(f"Request timed out: {detail}")
-        return APIConnectionError(f"Connection error: {type(exc).__name__}: {detail}")
+            return APITimeoutError(f"Request timed out: {detail}", request_id=request_id)
+        return APIConnectionError(f"Connection error: {type(exc).__name__}: {detail}",
+                                  request_id=request_id)
 
     def _redacted(self, error: APIStatusError) -> APIStatusError:
         error.message = self.redact(error.message)
         error.args = (self.redact(str(error)),)
+        # The parsed body travels on the exception too (and into users' logs): a service
+        # that echoes the key back in an error body must not leak it that way either.
+        error.body = _redact_value(error.body, self.redact)
+        error.param, error.code, error.type = (None if v is None else self.redact(v)
+                                               for v in (error.param, error.code, error.type))
+        error.headers = {k: self.redact(v) for k, v in error.headers.items()}
         return error
 
     async def request(
@@ -262,27 +333,45 @@ class Transport:
 
         if idempotent is None:
             idempotent = method in ("GET", "DELETE", "HEAD")
-        async with self._send(method, path, params=params, body=body, headers=headers,
-                              idempotent=idempotent, stream=False, timeout=timeout) as response:
-            try:
-                raw = await response.content.read(MAX_JSON_BYTES + 1)
-            except CONNECTION_ERRORS as exc:
-                raise self._connection_error(exc) from None
-            headers_out = response.headers
-            status = response.status
+        attempt = 0
+        while True:
+            failure: APIConnectionError | None = None
+            async with self._send(method, path, params=params, body=body, headers=headers,
+                                  idempotent=idempotent, stream=False,
+                                  timeout=timeout) as response:
+                headers_out = response.headers
+                status = response.status
+                try:
+                    raw = await _read_body(response, MAX_JSON_BYTES)
+                except CONNECTION_ERRORS as exc:
+                    # Cut off, truncated (short of Content-Length) or stalled mid-body.
+                    failure = self._connection_error(exc, request_id=request_id_from(headers_out))
+            if failure is None:
+                break
+            # The status line arrived, so the server did act: only an idempotent request
+            # may be sent again (a create may have made a job already).
+            if not idempotent:
+                raise _not_resent(failure, method, path)
+            if attempt >= self.retry.max_retries:
+                raise failure
+            delay = self.retry.delay(attempt, rng=self._rng) or 0.0
+            logger.info("retrying %s %s in %.2fs after an incomplete body (request id %s)",
+                        method, url_path(path), delay, failure.request_id)
+            attempt += 1
+            await self.clock.sleep(delay)
         if len(raw) > MAX_JSON_BYTES:
             raise UnexpectedResponseError(
                 f"response body exceeds {MAX_JSON_BYTES} bytes", status_code=status,
                 request_id=request_id_from(headers_out), headers=dict(headers_out))
         if not raw.strip():
-            return Response(status, headers_out, None)
+            return Response(status, headers_out, None, path)
         try:
             decoded = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
             raise UnexpectedResponseError(
                 f"expected JSON from {method} {path}, got {raw[:80]!r}", status_code=status,
                 request_id=request_id_from(headers_out), headers=dict(headers_out)) from None
-        return Response(status, headers_out, decoded)
+        return Response(status, headers_out, decoded, path)
 
     @asynccontextmanager
     async def stream(

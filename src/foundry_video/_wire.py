@@ -72,7 +72,7 @@ def parse_body(raw: bytes) -> Any:
         return None
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
         return raw.decode("utf-8", errors="replace")
 
 
