@@ -448,7 +448,7 @@ async def test_succeeded_without_generations_is_a_download_error(
 async def test_expired_and_unknown_status(live_client: VideoClient, service: FakeService,
                                           clock: ManualClock, tmp_path: Path) -> None:
     service.json("GET", PATH + "/task_1",
-                 gen_job(status="succeeded", expires_at=int(clock.time()) - 1))
+                 gen_job(status="succeeded", expires_at=int(clock.time()) - 3600))
     with pytest.raises(ContentExpiredError):
         await live_client.generation_jobs.job("task_1").result(tmp_path / "o.mp4")
     service.json("GET", PATH + "/task_2", gen_job("task_2", status="paused"))

@@ -135,12 +135,26 @@ async def test_unknown_status_raises_instead_of_spinning(live_client: VideoClien
 
 async def test_expired_content_raises_typed_error(live_client: VideoClient, service: FakeService,
                                                   clock: ManualClock, tmp_path: Path) -> None:
-    service.json("GET", PATH, video(status="completed", expires_at=int(clock.time()) - 1))
+    service.json("GET", PATH, video(status="completed", expires_at=int(clock.time()) - 3600))
     with pytest.raises(ContentExpiredError) as info:
         await live_client.videos.job("video_1").result(tmp_path / "o.mp4")
     assert info.value.job_id == "video_1"
     assert list(tmp_path.iterdir()) == []
     assert not any(r.path == CONTENT for r in service.requests)
+
+
+async def test_expiry_within_clock_skew_is_left_to_the_service(
+        live_client: VideoClient, service: FakeService, clock: ManualClock,
+        tmp_path: Path) -> None:
+    # Our clock may run ahead of the service's: a video "expired" 10 s ago by our clock is
+    # still asked for, and the service's own expired answer becomes the typed error.
+    service.json("GET", PATH, video(status="completed", expires_at=int(clock.time()) - 10))
+    service.json("GET", CONTENT, {"error": {"message": "expired", "code": "video_expired"}},
+                 status=404, headers={"x-request-id": "req-exp"})
+    with pytest.raises(ContentExpiredError) as info:
+        await live_client.videos.job("video_1").result(tmp_path / "o.mp4")
+    assert info.value.request_id == "req-exp"
+    assert list(tmp_path.iterdir()) == []
 
 
 async def test_completed_with_empty_content_is_an_error(live_client: VideoClient,

@@ -229,3 +229,23 @@ async def test_error_detail_is_typed_for_both_azure_spellings(client: VideoClien
     with pytest.raises(NotFoundError) as bare:
         await client.videos.retrieve("video_1")
     assert bare.value.detail.code == "404" and bare.value.detail.inner_error == {"code": "x"}
+
+
+def test_errors_survive_pickling() -> None:
+    import pickle
+
+    from foundry_video import JobFailedError, JobTimeoutError
+
+    errors = [
+        RateLimitError("slow", status_code=429, code="429", request_id="r1",
+                       headers={"Retry-After": "3"}, body={"error": {"message": "slow"}}),
+        JobFailedError("video_1", code="moderation_blocked", message="no"),
+        JobTimeoutError("video_2", 30.0, last_status="queued"),
+        APIConnectionError("gone", request_id="r2"),
+    ]
+    errors[1].job_id = "video_1"
+    for error in errors:
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error) and str(copy) == str(error)
+        assert copy.__dict__ == error.__dict__
+    assert pickle.loads(pickle.dumps(errors[0])).retry_after == 3

@@ -12,61 +12,187 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._auth import ApiKeyAuth, Auth, EntraIdAuth, Secret, TokenProviderAuth
-    from ._client import VideoClient
-    from ._clock import Clock, ManualClock, SystemClock
+    # `X as X` marks re-exports for type checkers (mypy --strict users import from here).
+    from ._auth import (
+        ApiKeyAuth as ApiKeyAuth,
+    )
+    from ._auth import (
+        Auth as Auth,
+    )
+    from ._auth import (
+        EntraIdAuth as EntraIdAuth,
+    )
+    from ._auth import (
+        Secret as Secret,
+    )
+    from ._auth import (
+        TokenProviderAuth as TokenProviderAuth,
+    )
+    from ._client import (
+        VideoClient as VideoClient,
+    )
+    from ._clock import (
+        Clock as Clock,
+    )
+    from ._clock import (
+        ManualClock as ManualClock,
+    )
+    from ._clock import (
+        SystemClock as SystemClock,
+    )
     from ._errors import (
-        APIConnectionError,
-        APIStatusError,
-        APITimeoutError,
-        AuthenticationError,
-        BadRequestError,
-        ConflictError,
-        ContentExpiredError,
-        ContentPolicyError,
-        DownloadError,
-        FoundryVideoError,
-        InternalServerError,
-        JobFailedError,
-        JobTimeoutError,
-        NotFoundError,
-        PermissionDeniedError,
-        RateLimitError,
-        UnexpectedResponseError,
-        UnknownStatusError,
-        UnprocessableEntityError,
+        APIConnectionError as APIConnectionError,
+    )
+    from ._errors import (
+        APIStatusError as APIStatusError,
+    )
+    from ._errors import (
+        APITimeoutError as APITimeoutError,
+    )
+    from ._errors import (
+        AuthenticationError as AuthenticationError,
+    )
+    from ._errors import (
+        BadRequestError as BadRequestError,
+    )
+    from ._errors import (
+        ConflictError as ConflictError,
+    )
+    from ._errors import (
+        ContentExpiredError as ContentExpiredError,
+    )
+    from ._errors import (
+        ContentPolicyError as ContentPolicyError,
+    )
+    from ._errors import (
+        DownloadError as DownloadError,
+    )
+    from ._errors import (
+        FoundryVideoError as FoundryVideoError,
+    )
+    from ._errors import (
+        InternalServerError as InternalServerError,
+    )
+    from ._errors import (
+        JobFailedError as JobFailedError,
+    )
+    from ._errors import (
+        JobTimeoutError as JobTimeoutError,
+    )
+    from ._errors import (
+        NotFoundError as NotFoundError,
+    )
+    from ._errors import (
+        PermissionDeniedError as PermissionDeniedError,
+    )
+    from ._errors import (
+        RateLimitError as RateLimitError,
+    )
+    from ._errors import (
+        UnexpectedResponseError as UnexpectedResponseError,
+    )
+    from ._errors import (
+        UnknownStatusError as UnknownStatusError,
+    )
+    from ._errors import (
+        UnprocessableEntityError as UnprocessableEntityError,
     )
     from ._events import (
-        DownloadProgress,
-        DownloadSaved,
-        DownloadStarted,
-        JobCompleted,
-        JobEvent,
-        JobFailed,
-        JobProgress,
-        JobQueued,
+        DownloadProgress as DownloadProgress,
     )
-    from ._job import Job
-    from ._pagination import AsyncPager
-    from .capabilities import CapabilityTable, ModelCapabilities, default_capabilities
+    from ._events import (
+        DownloadSaved as DownloadSaved,
+    )
+    from ._events import (
+        DownloadStarted as DownloadStarted,
+    )
+    from ._events import (
+        JobCompleted as JobCompleted,
+    )
+    from ._events import (
+        JobEvent as JobEvent,
+    )
+    from ._events import (
+        JobFailed as JobFailed,
+    )
+    from ._events import (
+        JobProgress as JobProgress,
+    )
+    from ._events import (
+        JobQueued as JobQueued,
+    )
+    from ._job import (
+        Job as Job,
+    )
+    from ._pagination import (
+        AsyncPager as AsyncPager,
+    )
+    from .capabilities import (
+        CapabilityTable as CapabilityTable,
+    )
+    from .capabilities import (
+        ModelCapabilities as ModelCapabilities,
+    )
+    from .capabilities import (
+        default_capabilities as default_capabilities,
+    )
+    from .journal import (
+        JobJournal as JobJournal,
+    )
+    from .journal import (
+        JournalEntry as JournalEntry,
+    )
     from .models import (
-        CropBounds,
-        ErrorDetail,
-        ErrorResponse,
-        GenerationJobStatus,
-        ImageReference,
-        InpaintItem,
-        Video,
-        VideoCharacter,
-        VideoDeleted,
-        VideoError,
-        VideoGeneration,
-        VideoGenerationJob,
-        VideoGenerationJobList,
-        VideoList,
-        VideoStatus,
+        CropBounds as CropBounds,
     )
-    from .resources.generation_jobs import GenerationJob, GenerationJobs
+    from .models import (
+        ErrorDetail as ErrorDetail,
+    )
+    from .models import (
+        ErrorResponse as ErrorResponse,
+    )
+    from .models import (
+        GenerationJobStatus as GenerationJobStatus,
+    )
+    from .models import (
+        ImageReference as ImageReference,
+    )
+    from .models import (
+        InpaintItem as InpaintItem,
+    )
+    from .models import (
+        Video as Video,
+    )
+    from .models import (
+        VideoCharacter as VideoCharacter,
+    )
+    from .models import (
+        VideoDeleted as VideoDeleted,
+    )
+    from .models import (
+        VideoError as VideoError,
+    )
+    from .models import (
+        VideoGeneration as VideoGeneration,
+    )
+    from .models import (
+        VideoGenerationJob as VideoGenerationJob,
+    )
+    from .models import (
+        VideoGenerationJobList as VideoGenerationJobList,
+    )
+    from .models import (
+        VideoList as VideoList,
+    )
+    from .models import (
+        VideoStatus as VideoStatus,
+    )
+    from .resources.generation_jobs import (
+        GenerationJob as GenerationJob,
+    )
+    from .resources.generation_jobs import (
+        GenerationJobs as GenerationJobs,
+    )
 
 _EXPORTS: dict[str, str] = {
     "VideoClient": "._client",
@@ -74,6 +200,7 @@ _EXPORTS: dict[str, str] = {
     "TokenProviderAuth": "._auth", "Secret": "._auth",
     "Clock": "._clock", "ManualClock": "._clock", "SystemClock": "._clock",
     "Job": "._job", "AsyncPager": "._pagination",
+    "JobJournal": ".journal", "JournalEntry": ".journal",
     "CapabilityTable": ".capabilities", "ModelCapabilities": ".capabilities",
     "default_capabilities": ".capabilities",
 }

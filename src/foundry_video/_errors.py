@@ -36,6 +36,19 @@ class FoundryVideoError(Exception):
 
     job_id: str | None = None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only constructors defeat Exception's default pickling; errors must cross
+        # process boundaries (Celery, Ray, Dask, multiprocessing) intact.
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[FoundryVideoError], args: tuple[Any, ...],
+             state: dict[str, Any]) -> FoundryVideoError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class APIConnectionError(FoundryVideoError):
     """The request did not get a complete HTTP response (DNS, refused, reset, dropped)."""

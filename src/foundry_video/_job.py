@@ -47,6 +47,9 @@ ModelT = TypeVar("ModelT")
 Phase = Literal["queued", "running", "succeeded", "failed"]
 ProgressHandler = Callable[[JobEvent], "Awaitable[None] | None"]
 MAX_CONSECUTIVE_POLL_ERRORS = 6
+CLOCK_SKEW = 300.0
+"""Seconds our clock may disagree with the service's: content is only declared expired
+locally (without asking) once ``expires_at`` is this far in the past."""
 
 
 @dataclass(frozen=True)
@@ -266,7 +269,8 @@ class Job(Generic[ModelT]):
                         raise
                     logger.info("poll of %s failed (%s); will retry", self.id, exc)
                     error_headers = exc.headers if isinstance(exc, APIStatusError) else {}
-                    await self._sleep(strategy.next_delay(clock.monotonic(), error_headers),
+                    await self._sleep(strategy.next_delay(clock.monotonic(), error_headers,
+                                                          wall_time=clock.time()),
                                       deadline)
                     continue
                 errors = 0
@@ -286,7 +290,8 @@ class Job(Generic[ModelT]):
                 yield (JobQueued(self.id, state[0]) if phase == "queued"
                        else JobProgress(self.id, state[0], state[1]))
             strategy.observe(clock.monotonic(), state[1])
-            await self._sleep(strategy.next_delay(clock.monotonic(), headers), deadline)
+            await self._sleep(strategy.next_delay(clock.monotonic(), headers,
+                                                  wall_time=clock.time()), deadline)
             model = None
 
     async def _sleep(self, delay: float, deadline: float | None) -> None:

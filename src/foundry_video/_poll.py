@@ -60,8 +60,13 @@ class PollStrategy:
         rate = (last_p - first_p) / (last_t - first_t)
         return max(0.0, (100 - last_p) / rate - (now - last_t))
 
-    def next_delay(self, now: float, headers: Mapping[str, str] | None = None) -> float:
-        """Seconds to wait before the next status request."""
+    def next_delay(self, now: float, headers: Mapping[str, str] | None = None,
+                   *, wall_time: float | None = None) -> float:
+        """Seconds to wait before the next status request.
+
+        ``now`` is monotonic; ``wall_time`` (Unix seconds on the same clock) measures an
+        HTTP-date ``Retry-After``.
+        """
         floor = 0.0
         if headers is not None:
             hint_ms = headers.get("openai-poll-after-ms")
@@ -70,7 +75,7 @@ class PollStrategy:
                     floor = float(hint_ms) / 1000.0
                 except ValueError:
                     floor = 0.0
-            floor = max(floor, retry_after_seconds(headers) or 0.0)
+            floor = max(floor, retry_after_seconds(headers, now=wall_time) or 0.0)
         if self.interval is not None:
             return max(self.interval, floor)
         eta = self._eta(now)

@@ -64,7 +64,11 @@ VARIANT_SUFFIX: dict[str, str] = {"video": ".mp4", "thumbnail": ".webp", "sprite
 
 def _to_datetime(value: Any) -> Any:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(value, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            # Raised as ValueError so pydantic reports it as a validation error.
+            raise ValueError(f"timestamp {value!r} is out of range") from None
     return value
 
 

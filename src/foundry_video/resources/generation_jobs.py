@@ -19,7 +19,7 @@ from .._download import download_to_path
 from .._errors import ContentExpiredError, DownloadError, JobTimeoutError, UnknownStatusError
 from .._events import JobCompleted, JobEvent
 from .._files import FileInput
-from .._job import Content, Job, Phase, ProgressHandler
+from .._job import CLOCK_SKEW, Content, Job, Phase, ProgressHandler
 from .._pagination import AsyncPager
 from ..capabilities import ModelCapabilities
 from ..models import (
@@ -120,7 +120,7 @@ class _GenerationJobBackend:
                       else f"has {count} generation(s); index {index} is out of range")
             raise DownloadError(f"job succeeded but {detail} to download", job_id=model.id)
         now = self._jobs._transport.clock.time()
-        if model.expires_at is not None and model.expires_at.timestamp() <= now:
+        if model.expires_at is not None and model.expires_at.timestamp() + CLOCK_SKEW <= now:
             raise ContentExpiredError(
                 f"the generations of job {model.id} expired at {model.expires_at.isoformat()}",
                 job_id=model.id)

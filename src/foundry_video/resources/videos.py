@@ -11,7 +11,7 @@ from urllib.parse import quote
 from .._download import download_to_path
 from .._errors import ContentExpiredError, UnknownStatusError
 from .._files import FileInput, Upload, read_upload
-from .._job import Content, Job, Phase
+from .._job import CLOCK_SKEW, Content, Job, Phase
 from .._pagination import AsyncPager
 from ..capabilities import GENERIC, ModelCapabilities
 from ..models import (
@@ -37,6 +37,7 @@ _PHASES: dict[str, Phase] = {
     VideoStatus.FAILED: "failed",
 }
 _VARIANTS = ("video", "thumbnail", "spritesheet")
+
 
 
 def _video_path(video_id: str, suffix: str = "") -> str:
@@ -76,7 +77,9 @@ class _VideoBackend:
         if index != 0:
             raise ValueError("a Sora 2 video has a single output; index must be 0")
         now = self._videos._transport.clock.time()
-        if model.expires_at is not None and model.expires_at.timestamp() <= now:
+        # Past expires_at by more than any plausible clock skew: do not even ask. Closer
+        # calls are left to the service, whose "expired" answer maps to the same error.
+        if model.expires_at is not None and model.expires_at.timestamp() + CLOCK_SKEW <= now:
             raise ContentExpiredError(
                 f"the assets of video {model.id} expired at {model.expires_at.isoformat()}",
                 job_id=model.id)
