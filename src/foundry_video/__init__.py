@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ._auth import (
         TokenProviderAuth as TokenProviderAuth,
     )
+    from ._batch import BatchResult as BatchResult
     from ._client import (
         VideoClient as VideoClient,
     )
@@ -200,7 +201,7 @@ _EXPORTS: dict[str, str] = {
     "TokenProviderAuth": "._auth", "Secret": "._auth",
     "Clock": "._clock", "ManualClock": "._clock", "SystemClock": "._clock",
     "Job": "._job", "AsyncPager": "._pagination",
-    "JobJournal": ".journal", "JournalEntry": ".journal",
+    "JobJournal": ".journal", "JournalEntry": ".journal", "BatchResult": "._batch",
     "CapabilityTable": ".capabilities", "ModelCapabilities": ".capabilities",
     "default_capabilities": ".capabilities",
 }

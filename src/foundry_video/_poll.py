@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 
 from ._retry import retry_after_seconds
 
+_JITTER_RNG = random.Random()
+"""Shared by all strategies: seeding a new Random per job reads 2.5 KB of os.urandom."""
+
 
 @dataclass
 class PollStrategy:
@@ -34,7 +37,7 @@ class PollStrategy:
     max_interval: float = 30.0
     eta_fraction: float = 0.6
     jitter: float = 0.1
-    rng: random.Random = field(default_factory=random.Random)
+    rng: random.Random = field(default_factory=lambda: _JITTER_RNG)
     _samples: list[tuple[float, int]] = field(default_factory=list)
     _flat_polls: int = 0
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import aiohttp
+import anyio.to_thread
+import yarl
 
 from ._auth import Auth, Flavor
 from ._clock import Clock
@@ -30,6 +32,8 @@ from ._wire import make_status_error, request_id_from
 logger = logging.getLogger("foundry_video")
 
 MAX_JSON_BYTES = 16 * 1024 * 1024
+STREAM_READ_BUFFER = 4 << 20
+"""aiohttp's read buffer for downloads (its 64 KiB default pauses the socket far more often)."""
 # On Python 3.10 asyncio.TimeoutError (raised by aiohttp's total timeout) is not the builtin.
 TIMEOUT_ERRORS = (TimeoutError, asyncio.TimeoutError)
 CONNECTION_ERRORS = (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError)
@@ -150,6 +154,7 @@ class Transport:
         self._closed = False
         self._rng = random.Random()
         self.redact = Redactor(auth)
+        self._proxies: dict[tuple[Any, ...], tuple[Any, Any]] = {}
 
     # -- session lifecycle -------------------------------------------------------------
 
@@ -161,8 +166,26 @@ class Transport:
             connector = aiohttp.TCPConnector(
                 limit=self.connection_limit, ssl=self.verify_ssl
             )
-            self._session = aiohttp.ClientSession(connector=connector, trust_env=True)
+            # trust_env=False: with True, aiohttp makes two thread hops per request (a
+            # ~/.netrc read and a proxy lookup) and may attach ~/.netrc credentials. The
+            # environment's proxy is resolved once per origin in _proxy_for instead.
+            self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
         return self._session
+
+    async def _proxy_for(self, url: str) -> tuple[Any, Any]:
+        """``(proxy, proxy_auth)`` from HTTP(S)_PROXY/NO_PROXY for ``url``'s origin, cached."""
+        parsed = yarl.URL(url)
+        origin = (parsed.scheme, parsed.host, parsed.port)
+        cached = self._proxies.get(origin)
+        if cached is None:
+            def lookup() -> tuple[Any, Any]:
+                try:
+                    return aiohttp.helpers.get_env_proxy_for_url(parsed)
+                except LookupError:
+                    return None, None
+
+            cached = self._proxies[origin] = await anyio.to_thread.run_sync(lookup)
+        return cached
 
     async def aclose(self) -> None:
         """Close the session if this transport created it. Safe to call more than once."""
@@ -218,8 +241,11 @@ class Transport:
             start = self.clock.monotonic()
             logger.debug("request %s %s attempt=%d", method, url, attempt + 1)
             try:
+                proxy, proxy_auth = await self._proxy_for(url)
                 response = await self.session().request(
                     method, url, params=query, data=data, headers=request_headers,
+                    proxy=proxy, proxy_auth=proxy_auth,
+                    read_bufsize=STREAM_READ_BUFFER if stream else None,
                     timeout=self._timeout(stream=stream, override=timeout), allow_redirects=True,
                 )
             except CONNECTION_ERRORS as exc:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
 import os
-from collections.abc import Mapping
+from collections.abc import AsyncIterable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
@@ -25,6 +26,7 @@ from ..models import (
 from ._base import Resource, multipart, parse
 
 if TYPE_CHECKING:
+    from .._batch import BatchResult
     from .._transport import Transport
 
 VideoJob = Job[Video]
@@ -283,6 +285,22 @@ class Videos(Resource):
         upload = await read_upload(video_file, default_name="video")
         return await self._transport.request(
             "POST", path, form=multipart(fields, {"video": upload}), idempotent=False)
+
+    async def create_many(
+        self, requests: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
+        **options: Any,
+    ) -> builtins.list[BatchResult[Mapping[str, Any]]]:
+        """Create, wait for and optionally download many videos with bounded concurrency.
+
+        Each request is a mapping of :meth:`create` keyword arguments. ``options`` are those
+        of :func:`foundry_video._batch.create_many` (``concurrency=8``, ``download_dir``,
+        ``variant``, ``timeout``, ``limiter``, ``on_result``). Returns one
+        :class:`~foundry_video.BatchResult` per request, in order; a failed item carries its
+        error instead of cancelling the batch.
+        """
+        from .._batch import create_many
+
+        return await create_many(self, requests, **options)
 
     async def download(
         self,
