@@ -135,6 +135,14 @@ def test_remote_commands_round_trip(remote: Emulator, tmp_path: Path,
     code, out, _ = run(capsys, "remix", video_id, "make it night", "-o", str(tmp_path / "r.mp4"))
     assert code == 0 and (tmp_path / "r.mp4").exists()
 
+    code, out, _ = run(capsys, "edit", video_id, "in sepia", "-o", str(tmp_path / "e.mp4"))
+    assert code == 0 and (tmp_path / "e.mp4").stat().st_size > 0
+    code, out, _ = run(capsys, "extend", video_id, "and more", "--seconds", "4", "--json",
+                       "-o", str(tmp_path / "x.mp4"))
+    assert code == 0 and json.loads(out)["status"] == "completed"
+    code, _, err = run(capsys, "extend", video_id, "and more", "--seconds", "7")
+    assert code == 2 and "extension seconds=7" in err
+
     code, out, _ = run(capsys, "delete", video_id)
     assert code == 0 and out.strip() == f"deleted {video_id}"
 

@@ -90,6 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
     remix.add_argument("id")
     remix.add_argument("prompt")
     remix.add_argument("-o", "--output", default=None)
+    edit = command("edit", "edit a completed video with a prompt (newer alternative to remix)")
+    edit.add_argument("id")
+    edit.add_argument("prompt")
+    edit.add_argument("-o", "--output", default=None)
+    extend = command("extend", "extend a completed video by more seconds")
+    extend.add_argument("id")
+    extend.add_argument("prompt")
+    extend.add_argument("--seconds", required=True, help="length of the added segment")
+    extend.add_argument("-o", "--output", default=None)
     emu = sub.add_parser("emulator", help="run the emulator in the foreground")
     emu.add_argument("--port", type=int, default=8089)
     emu.add_argument("--host", default="127.0.0.1")
@@ -239,8 +248,13 @@ async def _run(args: argparse.Namespace) -> int:
             deleted = await client.videos.delete(args.id)
             _print_json(deleted.model_dump(mode="json")) if _opt(args, "json") \
                 else print(f"deleted {deleted.id}")
-        elif command == "remix":
-            job = await client.videos.remix(args.id, prompt=args.prompt)
+        elif command in ("remix", "edit", "extend"):
+            if command == "remix":
+                job = await client.videos.remix(args.id, prompt=args.prompt)
+            elif command == "edit":
+                job = await client.videos.edit(args.id, prompt=args.prompt)
+            else:
+                job = await client.videos.extend(args.id, prompt=args.prompt, seconds=args.seconds)
             await _follow(job, Path(args.output or f"{job.id}.mp4"), args)
     return 0
 
@@ -321,7 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except FoundryVideoError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        if exc.job_id and args.command in ("generate", "wait", "remix"):
+        if exc.job_id and args.command in ("generate", "wait", "remix", "edit", "extend"):
             _State.job_id = exc.job_id
         return EXIT_ERROR
     except (_UsageError, ValueError, TypeError, FileNotFoundError, IsADirectoryError) as exc:
