@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,3 +112,30 @@ def multipart_parts(recorded: Recorded) -> dict[str, list[tuple[str | None, str,
         payload = part.get_payload(decode=True) or b""
         parts.setdefault(name, []).append((part.get_filename(), part.get_content_type(), payload))
     return parts
+
+
+class ThreadedEmulator:
+    """An emulator on its own event loop in a thread, for code that calls ``asyncio.run``
+    (the CLI's ``main``, docs snippets): ``with ThreadedEmulator(**options) as emu: ...``."""
+
+    def __init__(self, **options: Any) -> None:
+        from foundry_video.emulator import Emulator
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.emulator = Emulator(**options)
+
+    def __enter__(self) -> Any:
+        self.thread.start()
+        self.run(self.emulator.start())
+        return self.emulator
+
+    def __exit__(self, *exc: object) -> None:
+        self.run(self.emulator.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+    def run(self, coro: Any) -> Any:
+        """Run a coroutine on the emulator's loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)

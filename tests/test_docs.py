@@ -30,7 +30,6 @@ import re
 import shlex
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,6 +42,8 @@ import pytest
 import foundry_video._client
 from foundry_video import ManualClock, VideoClient, cli
 from foundry_video.emulator import Emulator, Fault, PlaceholderRenderer
+
+from .fakes import ThreadedEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -111,31 +112,6 @@ def runnable(block: Block) -> bool:
 # -- an emulator in a thread, and fakes for azure-identity ------------------------------
 
 
-class EmulatorThread:
-    """An emulator on its own event loop, so snippets may call ``asyncio.run`` freely."""
-
-    def __init__(self, clock: ManualClock) -> None:
-        self.clock = clock
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.emulator: Emulator | None = None
-
-    async def _start(self) -> Emulator:
-        return await Emulator(clock=self.clock, renderer=PlaceholderRenderer()).start()
-
-    def __enter__(self) -> Emulator:
-        self.thread.start()
-        self.emulator = asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
-        return self.emulator
-
-    def __exit__(self, *exc: object) -> None:
-        if self.emulator is not None:
-            asyncio.run_coroutine_threadsafe(self.emulator.stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-
-
 class _FakeToken:
     def __init__(self) -> None:
         self.token = "fake-entra-token"
@@ -193,7 +169,7 @@ def docs_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulat
     identity = pytest.importorskip("azure.identity")
     identity_aio = pytest.importorskip("azure.identity.aio")
     clock = ManualClock()
-    with EmulatorThread(clock) as emulator:
+    with ThreadedEmulator(clock=clock, renderer=PlaceholderRenderer()) as emulator:
         monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", emulator.endpoint)
         monkeypatch.setenv("AZURE_OPENAI_API_KEY", "docs-key")
         monkeypatch.setenv("OPENAI_API_KEY", "sk-docs-key")

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 
 from foundry_video import ApiKeyAuth, ManualClock, VideoClient
 from foundry_video.emulator import Emulator, PlaceholderRenderer, RecordedRequest
+
+from ..fakes import ThreadedEmulator
 
 KEY = "rel-KEY-5f3c9a0e7d1b4c2a"
 """The API key every test client sends; no captured output may ever contain it."""
@@ -95,29 +95,6 @@ def ops(emu: Emulator, operation: str) -> list[RecordedRequest]:
 def assert_clean(directory: Path, *expected: Path) -> None:
     """Only the expected files exist: no temp ``.part`` files, nothing under other names."""
     assert sorted(directory.iterdir()) == sorted(expected), list(directory.iterdir())
-
-
-class ThreadedEmulator:
-    """An emulator on its own event loop in a thread, for code that calls ``asyncio.run``."""
-
-    def __init__(self, **options: Any) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.emulator = Emulator(**options)
-
-    def __enter__(self) -> Emulator:
-        self.thread.start()
-        self.run(self.emulator.start())
-        return self.emulator
-
-    def __exit__(self, *exc: object) -> None:
-        self.run(self.emulator.stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-
-    def run(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
 
 
 @pytest.fixture
