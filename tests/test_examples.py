@@ -20,7 +20,7 @@ import foundry_video._client
 from foundry_video import FoundryVideoError, ManualClock
 from foundry_video.emulator import Emulator, PlaceholderRenderer
 
-from .test_docs import EmulatorThread
+from .fakes import ThreadedEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -125,7 +125,7 @@ def test_resume_with_emulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 def service(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     """An emulator found through the environment, as a real resource would be."""
     clock = ManualClock()
-    with EmulatorThread(clock) as emulator:
+    with ThreadedEmulator(clock=clock, renderer=PlaceholderRenderer()) as emulator:
         monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", emulator.endpoint)
         monkeypatch.setenv("AZURE_OPENAI_API_KEY", "example-key")
         monkeypatch.setattr(foundry_video._client, "SystemClock", lambda: clock)
