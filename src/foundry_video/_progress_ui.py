@@ -38,6 +38,7 @@ class ProgressUI:
                     BarColumn,
                     DownloadColumn,
                     Progress,
+                    ProgressColumn,
                     TaskProgressColumn,
                     TextColumn,
                     TimeElapsedColumn,
@@ -45,10 +46,23 @@ class ProgressUI:
                 )
             except ImportError:
                 return self
+            from rich.text import Text
+
+            class BytesOnly(ProgressColumn):
+                """Byte counts and speed on the download row only (the job row is percent)."""
+
+                def __init__(self, inner: ProgressColumn) -> None:
+                    super().__init__()
+                    self.inner = inner
+
+                def render(self, task: Any) -> Any:
+                    return self.inner.render(task) if task.fields.get("bytes") else Text("")
+
             self._progress = Progress(
                 TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                TextColumn("{task.fields[detail]}"), DownloadColumn(), TransferSpeedColumn(),
-                TimeElapsedColumn(), console=Console(file=self.stream), transient=False)
+                TextColumn("{task.fields[detail]}"), BytesOnly(DownloadColumn()),
+                BytesOnly(TransferSpeedColumn()), TimeElapsedColumn(),
+                console=Console(file=self.stream), transient=False)
             self._progress.start()
         return self
 
@@ -69,8 +83,8 @@ class ProgressUI:
             return
         progress = self._progress
         if self._job_task is None and isinstance(event, (JobQueued, JobProgress, JobCompleted)):
-            # Percent bars: total 100, no byte columns (they read "0/100 bytes" otherwise).
-            self._job_task = progress.add_task("generating", total=100, detail="queued")
+            self._job_task = progress.add_task("generating", total=100, detail="queued",
+                                               bytes=False)
         if isinstance(event, JobQueued):
             progress.update(self._job_task, detail=event.status)
         elif isinstance(event, JobProgress):
@@ -83,7 +97,7 @@ class ProgressUI:
         elif isinstance(event, DownloadStarted):
             if self._download_task is None:
                 self._download_task = progress.add_task(f"downloading {event.variant}",
-                                                        total=event.total, detail="")
+                                                        total=event.total, detail="", bytes=True)
             progress.update(self._download_task, completed=event.resumed_from, total=event.total)
         elif isinstance(event, DownloadProgress):
             progress.update(self._download_task, completed=event.received, total=event.total)
