@@ -14,7 +14,7 @@ FileInput = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[byte
                   tuple[str, bytes], tuple[str, bytes, str]]
 """A path, raw bytes, a binary file object, or ``(filename, bytes[, content_type])``."""
 
-_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp",
+_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif",
                "video/mp4": ".mp4", "application/octet-stream": ".bin"}
 
 
@@ -33,13 +33,15 @@ class Upload:
 
 
 def sniff_content_type(data: bytes) -> str:
-    """Identify PNG, JPEG, WebP and MP4 by their magic bytes."""
+    """Identify PNG, JPEG, WebP, GIF and MP4 by their magic bytes."""
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png"
     if data.startswith(b"\xff\xd8\xff"):
         return "image/jpeg"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
     if data[4:8] == b"ftyp":
         return "video/mp4"
     return "application/octet-stream"

@@ -15,6 +15,7 @@ import anyio
 import anyio.to_thread
 from aiohttp import web
 
+from .._files import sniff_content_type
 from ._errors import openai_envelope
 from ._faults import Fault
 
@@ -286,18 +287,9 @@ def ranged_response(
 
 
 def sniff_mime(data: bytes) -> str | None:
-    """Recognise the media types the API deals in from their magic bytes."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    if data[4:8] == b"ftyp":
-        return "video/mp4"
-    return None
+    """Recognise the media types the API deals in from their magic bytes (the SDK's sniffer)."""
+    kind = sniff_content_type(data)
+    return None if kind == "application/octet-stream" else kind
 
 
 def close_connection(request: web.BaseRequest) -> None:
