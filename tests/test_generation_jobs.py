@@ -100,7 +100,8 @@ async def test_create_sends_json_with_int_fields_and_preview(client: VideoClient
                     "n_variants": 2, "model": "sora"}
     assert all(type(body[k]) is int for k in ("width", "height", "n_seconds", "n_variants"))
     assert call.kwargs["headers"]["Content-Type"] == "application/json"
-    assert call.kwargs["params"]["api-version"] == "preview"
+    assert [url.query.get("api-version") for (method, url) in mock.requests
+            if method == "POST"] == ["preview"]
     assert isinstance(job, GenerationJob) and job.id == "task_1"
     assert job.status == "queued" and job.progress is None and job.generations == []
 

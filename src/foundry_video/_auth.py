@@ -13,6 +13,9 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import anyio
+import anyio.to_thread
+
+from ._errors import CredentialError
 
 if TYPE_CHECKING:
     from azure.core.credentials import AccessToken
@@ -177,11 +180,16 @@ class EntraIdAuth(Auth):
         if inspect.iscoroutinefunction(get_token):
             result = await get_token(self.scope)
         else:
-            # A sync credential blocks on network I/O: keep it off the event loop.
-            result = await anyio.to_thread.run_sync(get_token, self.scope)
+            # A sync credential blocks on network I/O: keep it off the event loop (and let a
+            # caller's timeout abandon a credential that hangs).
+            result = await anyio.to_thread.run_sync(get_token, self.scope, abandon_on_cancel=True)
             if inspect.isawaitable(result):
                 result = await result
-        return str(result.token), float(result.expires_on)
+        token = getattr(result, "token", None)
+        if not isinstance(token, str) or not token.strip():
+            raise CredentialError(f"{type(self.credential).__name__}.get_token() returned no token")
+        expires_on = getattr(result, "expires_on", None)
+        return token, float(expires_on) if isinstance(expires_on, (int, float)) else None
 
     async def headers(self, flavor: Flavor) -> dict[str, str]:
         """``Authorization: Bearer <token>``."""
@@ -223,13 +231,22 @@ class TokenProviderAuth(Auth):
         self._last: str | None = None
 
     async def headers(self, flavor: Flavor) -> dict[str, str]:
-        """``Authorization: Bearer <token>`` from the provider."""
-        value = self.provider()
+        """``Authorization: Bearer <token>`` from the provider.
+
+        A sync provider runs in a worker thread (``get_bearer_token_provider`` may block on
+        a network refresh); an async one is awaited.
+        """
+        if inspect.iscoroutinefunction(self.provider):
+            value: object = await self.provider()
+        else:
+            value = await anyio.to_thread.run_sync(self.provider, abandon_on_cancel=True)
         if inspect.isawaitable(value):
             value = await value
-        token = Secret(str(value)).reveal()
-        self._last = token
-        return {"Authorization": f"Bearer {token}"}
+        if not isinstance(value, str) or not value.strip():
+            raise CredentialError(f"the token provider returned {type(value).__name__} "
+                                  f"{'(empty)' if isinstance(value, str) else ''}, not a token")
+        self._last = value
+        return {"Authorization": f"Bearer {value}"}
 
     async def invalidate(self) -> bool:
         """The provider is asked again on the retry, so a retry is worthwhile."""

@@ -17,22 +17,37 @@ import tempfile
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, NamedTuple
 
-import aiohttp
 import anyio
+import anyio.to_thread
 
-from ._errors import APIConnectionError, APIStatusError, ContentExpiredError, DownloadError
-from ._transport import Transport
-from ._wire import request_id_from
+from ._deadline import Deadline
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    ContentExpiredError,
+    DownloadError,
+    FoundryVideoError,
+)
+from ._pipeline import NETWORK_ERRORS
+from ._retry import Attempts
+from ._transports.base import Response
+
+if TYPE_CHECKING:
+    from ._pipeline import Pipeline
 
 logger = logging.getLogger("foundry_video")
 
 CHUNK_SIZE = 4 << 20
 PREALLOCATE_MIN = 8 << 20
+PREALLOCATE_MAX = 4 << 30
+"""Never reserve more disk than this up front, whatever Content-Length claims."""
 WRITEBACK_EVERY = 32 << 20
-MAX_RESUMES = 5
-_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+_CONTENT_RANGE = re.compile(r"bytes (\d{1,18})-(\d{1,18})/(\d{1,18}|\*)")
+_NOT_CONTENT_TYPES = ("text/html", "application/json", "application/problem+json")
+"""A 2xx with one of these is an error page or an error envelope, not a video."""
 
 
 class Progress(NamedTuple):
@@ -45,56 +60,68 @@ class Progress(NamedTuple):
 
 
 def _content_length(headers: Mapping[str, str]) -> int | None:
-    value = headers.get("Content-Length")
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
+    value = headers.get("Content-Length", "")
+    return int(value) if value.isdigit() and len(value) <= 18 else None
 
 
-def _range_start_and_total(headers: Mapping[str, str]) -> tuple[int, int | None] | None:
-    match = _CONTENT_RANGE.match(headers.get("Content-Range", ""))
+def _range_span(headers: Mapping[str, str]) -> tuple[int, int, int | None] | None:
+    """``(first, last, total)`` of a ``Content-Range``, or ``None`` when malformed."""
+    match = _CONTENT_RANGE.fullmatch(headers.get("Content-Range", "").strip())
     if match is None:
         return None
+    first, last = int(match.group(1)), int(match.group(2))
     total = None if match.group(3) == "*" else int(match.group(3))
-    return int(match.group(1)), total
+    if last < first or (total is not None and last >= total):
+        return None
+    return first, last, total
 
 
 async def download_to_path(
-    transport: Transport,
+    pipeline: Pipeline,
     api_path: str,
     target: str | os.PathLike[str],
     *,
-    params: Mapping[str, Any] | None = None,
-    deadline: float | None = None,
+    params: Mapping[str, object] | None = None,
+    deadline: Deadline | None = None,
     job_id: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Path:
-    """Download ``api_path`` into ``target`` atomically and return the target path."""
+    """Download ``api_path`` into ``target`` atomically and return the target path.
+
+    A ``deadline`` that passes raises :class:`~foundry_video.APITimeoutError`.
+    """
     path = Path(target).expanduser()
-    async with aclosing(stream_to_path(transport, api_path, path, params=params,
-                                       deadline=deadline, job_id=job_id)) as steps:
-        async for _ in steps:
-            pass
+    try:
+        async with aclosing(stream_to_path(pipeline, api_path, path, params=params,
+                                           deadline=deadline, job_id=job_id,
+                                           headers=headers)) as steps:
+            async for _ in steps:
+                pass
+    except TimeoutError:
+        timeout = deadline.timeout if deadline is not None else None
+        error = APITimeoutError(f"the download did not finish within {timeout}s")
+        error.job_id = job_id
+        raise error from None
     return path
 
 
 async def stream_to_path(
-    transport: Transport,
+    pipeline: Pipeline,
     api_path: str,
     target: Path,
     *,
-    params: Mapping[str, Any] | None = None,
-    deadline: float | None = None,
+    params: Mapping[str, object] | None = None,
+    deadline: Deadline | None = None,
     job_id: str | None = None,
-    max_resumes: int = MAX_RESUMES,
+    headers: Mapping[str, str] | None = None,
 ) -> AsyncGenerator[Progress, None]:
     """Download into ``target`` atomically, yielding :class:`Progress` as bytes arrive.
 
-    When the generator finishes normally the file is in place. ``deadline`` is a
-    ``transport.clock.monotonic()`` reading after which ``TimeoutError`` is raised.
-    Close the generator (``contextlib.aclosing``) if you stop early: that removes the
-    temporary file.
+    When the generator finishes normally the file is in place. ``deadline`` bounds the
+    whole download (``TimeoutError`` when it passes). Close the generator
+    (``contextlib.aclosing``) if you stop early: that removes the temporary file.
     """
+    deadline = deadline or Deadline(pipeline.clock, None)
     # mkstemp and fsync block (each ~0.5-4 ms on a real disk): they run in a worker
     # thread, so that many concurrent downloads do not queue behind one disk operation.
     # Shielded: a hop cancelled mid-way would still create the file, and then leak it.
@@ -103,9 +130,9 @@ async def stream_to_path(
     saved = False
     try:
         with handle:
-            async with aclosing(_fetch_into(transport, api_path, handle, params=params,
-                                            deadline=deadline, job_id=job_id,
-                                            max_resumes=max_resumes)) as steps:
+            fetch = _Fetch(pipeline, api_path, handle, params=params, deadline=deadline,
+                           job_id=job_id, headers=headers)
+            async with aclosing(fetch.run()) as steps:
                 async for step in steps:
                     yield step
             await anyio.to_thread.run_sync(_commit, handle, temp, target)
@@ -156,101 +183,150 @@ def _fsync_directory(directory: Path) -> None:
         os.close(dir_fd)
 
 
-async def _fetch_into(
-    transport: Transport,
-    api_path: str,
-    handle: IO[bytes],
-    *,
-    params: Mapping[str, Any] | None,
-    deadline: float | None,
-    job_id: str | None,
-    max_resumes: int,
-) -> AsyncGenerator[Progress, None]:
-    received = 0
-    total: int | None = None
-    resumes = 0
-    validator: str | None = None
-    while True:
-        headers: dict[str, str] = {}
-        if received:
-            headers["Range"] = f"bytes={received}-"
-            if validator:
-                headers["If-Range"] = validator
-        if deadline is not None and deadline <= transport.clock.monotonic():
-            raise TimeoutError("download deadline passed")
-        request_id: str | None = None
-        start = received
-        try:
-            async with transport.stream(api_path, params=params, headers=headers) as response:
-                request_id = request_id_from(response.headers)
-                if response.status == 206 and received:
-                    span = _range_start_and_total(response.headers)
-                    if span is None or span[0] != received:
-                        raise DownloadError(f"server answered Range {received}- with "
-                                            f"{response.headers.get('Content-Range')!r}",
-                                            job_id=job_id, request_id=request_id)
-                    total = span[1] if span[1] is not None else total
-                else:
-                    if received:
-                        logger.info("server ignored Range; restarting download from byte 0")
-                        handle.seek(0)
-                        handle.truncate()
-                        received = 0
-                    total = _content_length(response.headers)
-                    if total is not None and total >= PREALLOCATE_MIN:
-                        _preallocate(handle, total)
-                validator = response.headers.get("ETag") or response.headers.get("Last-Modified")
-                start = written_back = received
-                yield Progress(received, total, start, True)
-                # Report about every 1/200th of the file (at least one chunk).
-                step = max(CHUNK_SIZE, (total or 0) // 200)
-                next_report = received + step
-                while chunk := await _read_chunk(response, deadline, transport):
-                    handle.write(chunk)
-                    received += len(chunk)
-                    if received - written_back >= WRITEBACK_EVERY:
-                        written_back = _start_writeback(handle, written_back, received)
-                    if total is not None and received > total:
-                        raise DownloadError(f"server sent more than the {total} bytes announced",
-                                            job_id=job_id, request_id=request_id)
-                    if received >= next_report:
-                        next_report = received + step
-                        yield Progress(received, total, start, False)
-        except (APIConnectionError, aiohttp.ClientPayloadError, aiohttp.ClientConnectionError,
-                TimeoutError) as exc:
-            if isinstance(exc, TimeoutError) and deadline is not None \
-                    and transport.clock.monotonic() >= deadline:
-                raise
-            resumes += 1
-            if resumes > max_resumes:
-                raise DownloadError(f"download failed after {max_resumes} resumes: {exc}",
-                                    job_id=job_id, request_id=request_id) from None
-            logger.info("download interrupted at %d bytes (%s); resuming", received,
-                        type(exc).__name__)
-            await transport.clock.sleep(transport.retry.delay(resumes - 1) or 0.0)
-            continue
-        except APIStatusError as exc:
-            if exc.status_code in (404, 410) and "expired" in (exc.code or "").lower():
-                # The assets expired between the status check and the download (the
-                # service says 404 video_expired): the same typed error as an expires_at
-                # already in the past, instead of a bare NotFoundError.
-                raise ContentExpiredError(f"the content has expired: {exc.message}",
-                                          job_id=job_id or exc.job_id,
-                                          request_id=exc.request_id) from exc
-            if job_id is not None and exc.job_id is None:
-                exc.job_id = job_id
-            raise
-        if total is not None and received != total:
-            resumes += 1
-            if resumes > max_resumes:
-                raise DownloadError(f"received {received} of {total} bytes",
-                                    job_id=job_id, request_id=request_id)
-            continue
-        if received == 0:
-            raise DownloadError("the service returned no content to download",
-                                job_id=job_id, request_id=request_id)
-        yield Progress(received, total, start, False)
-        return
+class _Incomplete(Exception):
+    """The body ended short of the announced length (resumable)."""
+
+
+class _Fetch:
+    """The bytes of one download, resumed with ``Range`` within one retry budget.
+
+    Every attempt, whether it failed opening (429, 5xx, reset) or mid-body (reset,
+    truncation, stall), counts against ``download_resumes``; the waits follow the one
+    retry policy (its back-off and the service's hints).
+    """
+
+    def __init__(self, pipeline: Pipeline, api_path: str, handle: IO[bytes], *,
+                 params: Mapping[str, object] | None, deadline: Deadline, job_id: str | None,
+                 headers: Mapping[str, str] | None) -> None:
+        self.pipeline = pipeline
+        self.api_path = api_path
+        self.handle = handle
+        self.params = params
+        self.deadline = deadline
+        self.job_id = job_id
+        self.extra_headers = dict(headers or {})
+        self.attempts = Attempts(pipeline.retry.download_resumes)
+        self.received = 0
+        self.total: int | None = None
+        self.validator: str | None = None
+        self.request_id: str | None = None
+
+    def _fail(self, message: str) -> DownloadError:
+        return DownloadError(message, job_id=self.job_id, request_id=self.request_id)
+
+    async def run(self) -> AsyncGenerator[Progress, None]:
+        while True:
+            try:
+                async with aclosing(self._attempt()) as steps:
+                    async for step in steps:
+                        yield step
+                if self.received == 0:
+                    raise self._fail("the service returned no content to download")
+                yield Progress(self.received, self.total, self.received, False)
+                return
+            except APIStatusError as exc:
+                mapped = self._status_error(exc)
+                if mapped is exc:
+                    raise
+                raise mapped from exc
+            except (_Incomplete, APIConnectionError, *NETWORK_ERRORS) as exc:
+                error = (exc if isinstance(exc, APIConnectionError)
+                         else self.pipeline.connection_error(exc, request_id=self.request_id))
+                if isinstance(exc, TimeoutError):
+                    self.deadline.remaining()  # the job's deadline passed: TimeoutError
+                delay, _ = await self.pipeline.retry_delay(error, self.attempts)
+                if delay is None:
+                    made = self.attempts.made
+                    raise self._fail(f"download failed after {made} attempts ({made - 1} resumes): "
+                                     f"{error.message}") from None
+                logger.info("download interrupted at %d bytes (%s)", self.received, error.message)
+                await self.pipeline.before_retry(None, self.attempts, delay, "resume", error,
+                                                 what=f"download {self.api_path}",
+                                                 deadline=self.deadline)
+
+    def _status_error(self, exc: APIStatusError) -> FoundryVideoError:
+        if exc.status_code in (404, 410) and "expired" in (exc.code or "").lower():
+            # The assets expired between the status check and the download (the service
+            # says 404 video_expired): the same typed error as an expires_at in the past.
+            return ContentExpiredError(f"the content has expired: {exc.message}",
+                                       job_id=self.job_id or exc.job_id, request_id=exc.request_id)
+        if self.job_id is not None and exc.job_id is None:
+            exc.job_id = self.job_id
+        return exc
+
+    async def _attempt(self) -> AsyncGenerator[Progress, None]:
+        headers = dict(self.extra_headers)
+        if self.received:
+            headers["Range"] = f"bytes={self.received}-"
+            if self.validator:
+                headers["If-Range"] = self.validator
+        async with self.pipeline.stream(self.api_path, params=self.params, headers=headers,
+                                        attempts=self.attempts,
+                                        deadline=self.deadline) as response:
+            self.request_id = response.request_id
+            self._accept(response)
+            start = written_back = self.received
+            yield Progress(self.received, self.total, start, True)
+            # Report about every 1/200th of the file (at least one chunk).
+            step = max(CHUNK_SIZE, (self.total or 0) // 200)
+            next_report = self.received + step
+            stall = self.pipeline.timeout
+            cap = self.pipeline.max_download_bytes
+            while True:
+                with anyio.fail_after(self.deadline.bound(stall)):
+                    chunk = await response.stream.read(CHUNK_SIZE)
+                if not chunk:
+                    break
+                self.handle.write(chunk)
+                self.received += len(chunk)
+                if self.received - written_back >= WRITEBACK_EVERY:
+                    written_back = _start_writeback(self.handle, written_back, self.received)
+                if self.total is not None and self.received > self.total:
+                    raise self._fail(f"the server sent more than the {self.total} bytes announced")
+                if cap is not None and self.received > cap:
+                    raise self._fail(f"the download exceeds max_download_bytes={cap}")
+                if self.received >= next_report:
+                    next_report = self.received + step
+                    yield Progress(self.received, self.total, start, False)
+        if self.total is not None and self.received != self.total:
+            raise _Incomplete(f"received {self.received} of {self.total} bytes")
+
+    def _accept(self, response: Response) -> None:
+        """Check the response fits the download so far; set the expected total."""
+        headers = response.headers
+        encoding = headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            raise self._fail(f"the server sent the content with Content-Encoding {encoding[:40]!r} "
+                             "although identity was requested")
+        content_type = headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+        if content_type in _NOT_CONTENT_TYPES:
+            raise self._fail(f"the server answered {response.status_code} with {content_type}, "
+                             "not the content")
+        length = _content_length(headers)
+        if response.status_code == 206:
+            span = _range_span(headers)
+            if span is None or span[0] != self.received or (
+                    length is not None and length != span[1] - span[0] + 1):
+                raise self._fail(f"the server answered Range {self.received}- with "
+                                 f"Content-Range {headers.get('Content-Range', '')[:80]!r}")
+            total = span[2] if span[2] is not None else self.total
+            if self.total is not None and total != self.total:
+                raise self._fail(f"the content changed size mid-download ({self.total} -> {total})")
+            self.total = total
+        else:
+            if self.received:
+                logger.info("server ignored Range; restarting download from byte 0")
+                self.handle.seek(0)
+                self.handle.truncate()
+                self.received = 0
+            self.total = length
+        cap = self.pipeline.max_download_bytes
+        if cap is not None and self.total is not None and self.total > cap:
+            raise self._fail(f"the content is {self.total} bytes, over max_download_bytes={cap}")
+        if self.received == 0 and self.total is not None \
+                and PREALLOCATE_MIN <= self.total <= PREALLOCATE_MAX:
+            _preallocate(self.handle, self.total)
+        self.validator = headers.get("ETag") or headers.get("Last-Modified")
 
 
 def _preallocate(handle: IO[bytes], size: int) -> None:
@@ -278,14 +354,3 @@ def _start_writeback(handle: IO[bytes], begin: int, end: int) -> int:
         except OSError:
             pass
     return end
-
-
-async def _read_chunk(response: aiohttp.ClientResponse, deadline: float | None,
-                      transport: Transport) -> bytes:
-    if deadline is None:
-        return await response.content.read(CHUNK_SIZE)
-    remaining = deadline - transport.clock.monotonic()
-    if remaining <= 0:
-        raise TimeoutError("download deadline passed")
-    with anyio.fail_after(remaining):
-        return await response.content.read(CHUNK_SIZE)

@@ -14,6 +14,7 @@ __all__ = [
     "ConflictError",
     "ContentExpiredError",
     "ContentPolicyError",
+    "CredentialError",
     "DownloadError",
     "FoundryVideoError",
     "InternalServerError",
@@ -22,6 +23,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedirectError",
     "UnexpectedResponseError",
     "UnknownStatusError",
     "UnprocessableEntityError",
@@ -64,6 +66,30 @@ class APITimeoutError(APIConnectionError):
 
     def __init__(self, message: str = "Request timed out.", *, request_id: str | None = None) -> None:
         super().__init__(message, request_id=request_id)
+
+
+class RedirectError(FoundryVideoError):
+    """A redirect the SDK refused to follow: https to http, a non-http(s) location, too many
+    hops, or a create that would have become a GET. ``status_code`` is the redirect's status.
+
+    Nothing was sent to the location (its URL in the message has no query string)."""
+
+    def __init__(self, message: str, *, status_code: int | None = None,
+                 request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.request_id = request_id
+
+
+class CredentialError(FoundryVideoError):
+    """The client's credentials could not produce a key or token: the token provider or
+    credential raised (the original exception is ``__cause__``), returned nothing usable,
+    or did not answer within the request timeout. No request was sent."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class APIStatusError(FoundryVideoError):

@@ -13,15 +13,16 @@ import os
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 import anyio
 
+from ._deadline import Deadline
 from ._download import stream_to_path
 from ._errors import (
-    APIConnectionError,
-    APIStatusError,
+    ContentExpiredError,
     FoundryVideoError,
     JobFailedError,
     JobTimeoutError,
@@ -39,17 +40,27 @@ from ._events import (
 from ._poll import PollStrategy
 
 if TYPE_CHECKING:
-    from ._transport import Transport
+    from ._clock import Clock
+    from ._pipeline import Pipeline
 
 logger = logging.getLogger("foundry_video")
 
 ModelT = TypeVar("ModelT")
 Phase = Literal["queued", "running", "succeeded", "failed"]
 ProgressHandler = Callable[[JobEvent], "Awaitable[None] | None"]
-MAX_CONSECUTIVE_POLL_ERRORS = 6
 CLOCK_SKEW = 300.0
 """Seconds our clock may disagree with the service's: content is only declared expired
 locally (without asking) once ``expires_at`` is this far in the past."""
+
+
+def ensure_not_expired(job_id: str, expires_at: datetime | None, clock: Clock,
+                       what: str) -> None:
+    """Raise :class:`ContentExpiredError` when ``expires_at`` is past by more than any
+    plausible clock skew: then do not even ask. Closer calls are left to the service, whose
+    "expired" answer maps to the same error."""
+    if expires_at is not None and expires_at.timestamp() + CLOCK_SKEW <= clock.time():
+        raise ContentExpiredError(f"the {what} of {job_id} expired at {expires_at.isoformat()}",
+                                  job_id=job_id)
 
 
 @dataclass(frozen=True)
@@ -63,8 +74,12 @@ class Content:
 class JobBackend(Protocol[ModelT]):
     """What :class:`Job` needs to know about one API's job objects."""
 
-    async def fetch(self, job_id: str) -> tuple[ModelT, Mapping[str, str]]:
-        """GET the job; return the model and the response headers."""
+    async def fetch(self, job_id: str, *, deadline: Deadline | None = None,
+                    polling: bool = False) -> tuple[ModelT, Mapping[str, str]]:
+        """GET the job; return the model and the response headers.
+
+        ``polling`` gives the request the policy's polling budget instead of one call's.
+        """
         ...
 
     def phase(self, model: ModelT) -> Phase:
@@ -105,13 +120,13 @@ class Job(Generic[ModelT]):
     resume_with = "client.videos.job"
     """How a user re-attaches to this kind of job (quoted in timeout messages)."""
 
-    def __init__(self, transport: Transport, backend: JobBackend[ModelT], job_id: str,
+    def __init__(self, pipeline: Pipeline, backend: JobBackend[ModelT], job_id: str,
                  latest: ModelT | None = None, *, poll_interval: float | None = None,
                  max_poll_interval: float = 30.0) -> None:
         if not job_id:
             raise ValueError("job_id must be a non-empty string")
         self.id = job_id
-        self._transport = transport
+        self._pipeline = pipeline
         self._backend = backend
         self._latest = latest
         self._poll_interval = poll_interval
@@ -217,8 +232,7 @@ class Job(Generic[ModelT]):
         :class:`DownloadProgress` and :class:`DownloadSaved`. Use
         ``contextlib.aclosing`` when breaking out early so temporary files go at once.
         """
-        clock = self._transport.clock
-        deadline = None if timeout is None else clock.monotonic() + timeout
+        deadline = Deadline(self._pipeline.clock, timeout)
         try:
             async with aclosing(self._poll(deadline)) as polling:
                 async for event in polling:
@@ -248,32 +262,17 @@ class Job(Generic[ModelT]):
         except (FoundryVideoError, TimeoutError) as exc:
             logger.warning("could not delete job %s after cancellation: %s", self.id, exc)
 
-    async def _poll(self, deadline: float | None) -> AsyncGenerator[JobEvent, None]:
-        clock = self._transport.clock
+    async def _poll(self, deadline: Deadline) -> AsyncGenerator[JobEvent, None]:
+        clock = self._pipeline.clock
         strategy = PollStrategy(interval=self._poll_interval, max_interval=self._max_poll_interval)
         last_seen: tuple[str, int | None] | None = None
-        errors = 0
         headers: Mapping[str, str] = {}
         model = self._latest
         while True:
             if model is None:
-                try:
-                    model, headers = await self._fetch_before(deadline)
-                except (APIConnectionError, APIStatusError) as exc:
-                    # The transport's retries are spent; a long job still deserves patience
-                    # with transient failures, but not forever.
-                    transient = isinstance(exc, APIConnectionError) or exc.status_code in (
-                        408, 429, 500, 502, 503, 504)
-                    errors += 1
-                    if not transient or errors >= MAX_CONSECUTIVE_POLL_ERRORS:
-                        raise
-                    logger.info("poll of %s failed (%s); will retry", self.id, exc)
-                    error_headers = exc.headers if isinstance(exc, APIStatusError) else {}
-                    await self._sleep(strategy.next_delay(clock.monotonic(), error_headers,
-                                                          wall_time=clock.time()),
-                                      deadline)
-                    continue
-                errors = 0
+                # Transient failures are retried inside, on the policy's polling budget.
+                model, headers = await self._backend.fetch(self.id, deadline=deadline,
+                                                           polling=True)
                 self._latest = model
             phase = self._backend.phase(model)
             state = (self._backend.status(model), self._backend.progress(model))
@@ -290,35 +289,15 @@ class Job(Generic[ModelT]):
                 yield (JobQueued(self.id, state[0]) if phase == "queued"
                        else JobProgress(self.id, state[0], state[1]))
             strategy.observe(clock.monotonic(), state[1])
-            await self._sleep(strategy.next_delay(clock.monotonic(), headers,
-                                                  wall_time=clock.time()), deadline)
+            await deadline.sleep(strategy.next_delay(clock.monotonic(), headers,
+                                                     wall_time=clock.time()))
             model = None
 
-    async def _sleep(self, delay: float, deadline: float | None) -> None:
-        clock = self._transport.clock
-        if deadline is not None:
-            remaining = deadline - clock.monotonic()
-            if remaining <= 0:
-                raise TimeoutError
-            if delay >= remaining:
-                await clock.sleep(remaining)
-                raise TimeoutError
-        await clock.sleep(delay)
-
-    async def _fetch_before(self, deadline: float | None) -> tuple[ModelT, Mapping[str, str]]:
-        if deadline is None:
-            return await self._backend.fetch(self.id)
-        remaining = deadline - self._transport.clock.monotonic()
-        if remaining <= 0:
-            raise TimeoutError
-        with anyio.fail_after(remaining):
-            return await self._backend.fetch(self.id)
-
     async def _download(self, target: Path, variant: str, index: int,
-                        deadline: float | None) -> AsyncGenerator[JobEvent, None]:
+                        deadline: Deadline) -> AsyncGenerator[JobEvent, None]:
         assert self._latest is not None
         content = self._backend.content(self._latest, variant, index)
-        steps = stream_to_path(self._transport, content.path, target, params=content.params,
+        steps = stream_to_path(self._pipeline, content.path, target, params=content.params,
                                deadline=deadline, job_id=self.id)
         received = 0
         async with aclosing(steps) as progress:

@@ -1,10 +1,10 @@
-"""Shared plumbing for resources: model parsing and multipart bodies."""
+"""Shared plumbing for resources: ids in paths, integers, model parsing, multipart bodies."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote
 
 import aiohttp
@@ -12,10 +12,11 @@ from pydantic import BaseModel, ValidationError
 
 from .._errors import UnexpectedResponseError
 from .._files import Upload
-from .._transport import Response
+from .._transports.base import Response
 
 if TYPE_CHECKING:
     from .._client import VideoClient
+    from .._pipeline import Pipeline
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -27,38 +28,72 @@ Ids end up in URLs, logs, journals and default file names (``<id>.mp4``); one ho
 path separator, ``..``, a control character or a leading dot must not get that far."""
 
 
+def path_segment(value: str, what: str) -> str:
+    """``value`` quoted as one URL path segment; ``ValueError`` for ids that cannot be one.
+
+    ``.`` and ``..`` are refused: URL normalisation would turn ``/videos/..`` into another
+    route (``DELETE /videos/..`` deleting who knows what).
+    """
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{what} must be a non-empty string")
+    if value in (".", "..") or any(ord(c) < 0x20 or c == "\x7f" for c in value):
+        raise ValueError(f"{what} {value[:80]!r} is not a valid id")
+    return quote(value, safe="")
+
+
+def as_int(name: str, value: object) -> int:
+    """``value`` as an int: an int or a string of digits (``"8"``); a bool is not a number."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an int or a numeric string")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        if not value.strip().isdigit():
+            raise ValueError(f"{name} must be a whole number, got {value!r}")
+        return int(value)
+    raise TypeError(f"{name} must be an int or a numeric string, got {type(value).__name__}")
+
+
 def parse(model: type[ModelT], response: Response) -> ModelT:
-    """Validate a response body into ``model``; a malformed body is an UnexpectedResponseError."""
+    """Validate a JSON response body into ``model``; a malformed body is an UnexpectedResponseError."""
+    raw = response.content
     try:
-        parsed = model.model_validate(response.body)
+        parsed = model.model_validate_json(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
+        if first["type"] == "json_invalid" or not raw.strip():
+            raise _unexpected(model, response, f"expected JSON, got {raw[:80]!r}") from None
         where = ".".join(str(part) for part in first["loc"]) or "body"
         raise _unexpected(model, response, f"{where}: {first['msg']}") from None
-    except (ValueError, TypeError, ArithmeticError, OSError) as exc:
+    except (ValueError, TypeError, ArithmeticError, OSError, RecursionError) as exc:
         # Validators that pydantic does not wrap: e.g. a timestamp of 1e300 makes
         # datetime.fromtimestamp raise OverflowError/OSError, round(inf) OverflowError.
         raise _unexpected(model, response, f"{type(exc).__name__}: {exc}") from None
+    requested = response.request.url.raw_path if response.request is not None else ""
     for item in (parsed, *(getattr(parsed, "data", None) or ())):
         value = getattr(item, "id", None)
         # An id the caller asked for by name (GET /videos/{id}) is the caller's own string;
         # any other id came from the service and must be safe to use as a name.
         if isinstance(value, str) and not _SAFE_ID.fullmatch(value) \
-                and not response.path.endswith("/" + quote(value, safe="")):
+                and not requested.endswith("/" + quote(value, safe="")):
             raise _unexpected(model, response, f"id: refusing the unsafe id {value[:80]!r}")
     return parsed
 
 
 def _unexpected(model: type[BaseModel], response: Response, detail: str) -> UnexpectedResponseError:
+    try:
+        body = response.json()
+    except (ValueError, RecursionError):
+        body = response.text[:1000]
     return UnexpectedResponseError(
         f"unexpected {model.__name__} from the service: {detail}",
-        status_code=response.status, request_id=response.request_id,
-        body=response.body, headers=dict(response.headers))
+        status_code=response.status_code, request_id=response.request_id,
+        body=body, headers=dict(response.headers))
 
 
-def multipart(fields: Mapping[str, Any], files: Mapping[str, Upload | list[Upload]]
+def multipart(fields: Mapping[str, object], files: Mapping[str, Upload | list[Upload]]
               ) -> Callable[[], aiohttp.FormData]:
-    """A factory of identical multipart bodies (one per attempt: FormData is single-use)."""
+    """A multipart/form-data body of ``fields`` and ``files`` (built once, sent as bytes)."""
 
     def build() -> aiohttp.FormData:
         form = aiohttp.FormData()
@@ -75,11 +110,11 @@ def multipart(fields: Mapping[str, Any], files: Mapping[str, Upload | list[Uploa
 
 
 class Resource:
-    """Base class: holds the client."""
+    """Base class: holds the client; every request goes through its pipeline."""
 
     def __init__(self, client: VideoClient) -> None:
         self._client = client
 
     @property
-    def _transport(self) -> Any:
-        return self._client._transport
+    def _pipeline(self) -> Pipeline:
+        return self._client._pipeline

@@ -15,6 +15,7 @@ from typing import Any
 from .._files import FileInput, Upload, read_upload
 from ..capabilities import ModelCapabilities, parse_size
 from ..models import CropBounds, InpaintItem
+from ._base import as_int
 
 _MEDIA_TYPES = ("image", "video")
 # API-level bounds (the spec's), used for deployment names the capability table does not know.
@@ -22,17 +23,6 @@ _SPEC_SECONDS = range(1, 21)
 _SPEC_MAX_VARIANTS = 5
 _MAX_IMAGES = 2
 _MAX_VIDEOS = 1
-
-
-def as_int(name: str, value: Any) -> int:
-    """``value`` as an int (a numeric string is accepted; a bool is not)."""
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an int")
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    if isinstance(value, int):
-        return value
-    raise TypeError(f"{name} must be an int, got {value!r}")
 
 
 def resolution(size: str | None, width: int | None, height: int | None) -> tuple[int, int]:

@@ -12,15 +12,19 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import quote
+from typing import Any, Literal
 
+from typing_extensions import Unpack
+
+from .._deadline import Deadline
 from .._download import download_to_path
-from .._errors import ContentExpiredError, DownloadError, JobTimeoutError, UnknownStatusError
+from .._errors import DownloadError, JobTimeoutError, UnknownStatusError
 from .._events import JobCompleted, JobEvent
 from .._files import FileInput
-from .._job import CLOCK_SKEW, Content, Job, Phase, ProgressHandler
+from .._job import Content, Job, Phase, ProgressHandler, ensure_not_expired
+from .._options import BodyRequestOptions, RequestOptions
 from .._pagination import AsyncPager
+from .._retry import Attempts
 from ..capabilities import ModelCapabilities
 from ..models import (
     GENERATION_VARIANT_SUFFIX,
@@ -31,17 +35,14 @@ from ..models import (
     VideoGenerationJob,
     VideoGenerationJobList,
 )
-from ._base import Resource, multipart, parse
-from ._generation_inputs import as_int, check_limits, check_media, media, resolution
-
-if TYPE_CHECKING:
-    from .._transport import Transport
+from ._base import Resource, as_int, multipart, parse, path_segment
+from ._generation_inputs import check_limits, check_media, media, resolution
 
 __all__ = ["GenerationJob", "GenerationJobs"]
 
 API_VERSION = {"api-version": "preview"}
 _JOBS = "/video/generations/jobs"
-_VARIANTS = ("video", "thumbnail")
+_VARIANTS = tuple(GENERATION_VARIANT_SUFFIX)
 _QUALITIES = ("high", "low")
 
 _PHASES: dict[str, Phase] = {
@@ -60,18 +61,12 @@ _REASONS = {
 }
 
 
-def _segment(value: str, what: str) -> str:
-    if not value or not isinstance(value, str):
-        raise ValueError(f"{what} must be a non-empty string")
-    return quote(value, safe="")
-
-
 def _job_path(job_id: str) -> str:
-    return f"{_JOBS}/{_segment(job_id, 'job_id')}"
+    return f"{_JOBS}/{path_segment(job_id, 'job_id')}"
 
 
 def _generation_path(generation_id: str, suffix: str = "") -> str:
-    return f"/video/generations/{_segment(generation_id, 'generation_id')}{suffix}"
+    return f"/video/generations/{path_segment(generation_id, 'generation_id')}{suffix}"
 
 
 def _check_variant(variant: str) -> None:
@@ -85,9 +80,12 @@ class _GenerationJobBackend:
     def __init__(self, jobs: GenerationJobs) -> None:
         self._jobs = jobs
 
-    async def fetch(self, job_id: str) -> tuple[VideoGenerationJob, Mapping[str, str]]:
-        response = await self._jobs._transport.request("GET", _job_path(job_id),
-                                                       params=API_VERSION)
+    async def fetch(self, job_id: str, *, deadline: Deadline | None = None,
+                    polling: bool = False) -> tuple[VideoGenerationJob, Mapping[str, str]]:
+        pipeline = self._jobs._pipeline
+        attempts = Attempts(pipeline.retry.poll_retries) if polling else None
+        response = await pipeline.request("GET", _job_path(job_id), params=API_VERSION,
+                                          attempts=attempts, deadline=deadline)
         return parse(VideoGenerationJob, response), response.headers
 
     def phase(self, model: VideoGenerationJob) -> Phase:
@@ -119,11 +117,8 @@ class _GenerationJobBackend:
             detail = ("has no generations" if count == 0
                       else f"has {count} generation(s); index {index} is out of range")
             raise DownloadError(f"job succeeded but {detail} to download", job_id=model.id)
-        now = self._jobs._transport.clock.time()
-        if model.expires_at is not None and model.expires_at.timestamp() + CLOCK_SKEW <= now:
-            raise ContentExpiredError(
-                f"the generations of job {model.id} expired at {model.expires_at.isoformat()}",
-                job_id=model.id)
+        ensure_not_expired(model.id, model.expires_at, self._jobs._pipeline.clock,
+                           "generations of job")
         generation = model.generations[index]
         return Content(_generation_path(generation.id, f"/content/{variant}"), API_VERSION)
 
@@ -165,8 +160,7 @@ class GenerationJob(Job[VideoGenerationJob]):
         """
         _check_variant(variant)
         folder = Path(directory).expanduser()
-        clock = self._transport.clock
-        deadline = None if timeout is None else clock.monotonic() + timeout
+        deadline = Deadline(self._pipeline.clock, timeout)
         stem = prefix if prefix is not None else self.id
         if not stem or "/" in stem or os.sep in stem:
             raise ValueError("prefix must be a non-empty file name without a directory")
@@ -177,7 +171,7 @@ class GenerationJob(Job[VideoGenerationJob]):
             handler = _without_completed(on_progress)
             saved: list[Path] = []
             for index in range(max(1, len(self.latest.generations))):
-                remaining = None if deadline is None else deadline - clock.monotonic()
+                remaining = deadline.remaining()
                 target = folder / f"{stem}_{index + 1}{GENERATION_VARIANT_SUFFIX[variant]}"
                 saved.append(await self.result(target, variant=variant, index=index,
                                                on_progress=handler, timeout=remaining,
@@ -217,7 +211,7 @@ class GenerationJobs(Resource):
     def job(self, job_id: str, *, latest: VideoGenerationJob | None = None) -> GenerationJob:
         """Re-attach to an existing job by id (e.g. after a restart). No request is sent."""
         _job_path(job_id)
-        return GenerationJob(self._transport, self._backend, job_id, latest,
+        return GenerationJob(self._pipeline, self._backend, job_id, latest,
                              poll_interval=self._client.poll_interval,
                              max_poll_interval=self._client.max_poll_interval)
 
@@ -236,7 +230,7 @@ class GenerationJobs(Resource):
         image: FileInput | None = None,
         video: FileInput | None = None,
         crop_bounds: CropBounds | Mapping[str, float] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        **options: Unpack[BodyRequestOptions],
     ) -> GenerationJob:
         """Start a Sora 1 job and return its :class:`GenerationJob`.
 
@@ -246,7 +240,8 @@ class GenerationJobs(Resource):
         ``crop_bounds``; for full control pass ``inpaint_items`` with the matching
         ``files`` (a list, or a ``{file_name: file}`` mapping). With media the request is
         multipart/form-data, otherwise JSON. Parameters are checked against the model's
-        limits before anything is sent.
+        limits before anything is sent. ``options``: ``timeout``, ``extra_headers``,
+        ``extra_query``, ``extra_body`` (:class:`~foundry_video.BodyRequestOptions`).
         """
         if not isinstance(prompt, str):
             raise TypeError("prompt must be a string")
@@ -263,22 +258,22 @@ class GenerationJobs(Resource):
             check_media(model, caps, items, uploads)
         fields: dict[str, Any] = {"prompt": prompt, "width": w, "height": h,
                                   "n_seconds": n_seconds, "n_variants": variants, "model": model}
-        fields.update(extra_body or {})
         if not items:
-            response = await self._transport.request("POST", _JOBS, params=API_VERSION,
-                                                     json_body=fields, idempotent=False)
+            response = await self._pipeline.request("POST", _JOBS, params=API_VERSION,
+                                                    json=fields, idempotent=False, options=options)
         else:
             fields["inpaint_items"] = json.dumps(
                 [item.model_dump(mode="json", exclude_none=True) for item in items])
-            response = await self._transport.request(
+            response = await self._pipeline.request(
                 "POST", _JOBS, params=API_VERSION, form=multipart(fields, {"files": uploads}),
-                idempotent=False)
+                idempotent=False, options=options)
         created = parse(VideoGenerationJob, response)
         return self.job(created.id, latest=created)
 
-    async def retrieve(self, job_id: str) -> VideoGenerationJob:
+    async def retrieve(self, job_id: str, **options: Unpack[RequestOptions]) -> VideoGenerationJob:
         """Fetch a job's current state."""
-        response = await self._transport.request("GET", _job_path(job_id), params=API_VERSION)
+        response = await self._pipeline.request("GET", _job_path(job_id), params=API_VERSION,
+                                                options=options)
         return parse(VideoGenerationJob, response)
 
     def list(
@@ -288,6 +283,7 @@ class GenerationJobs(Resource):
         before: str | None = None,
         after: str | None = None,
         statuses: Sequence[GenerationJobStatus | str] | GenerationJobStatus | str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPager[VideoGenerationJob, VideoGenerationJobList]:
         """List jobs: ``await`` it for one page, or ``async for`` over all of them.
 
@@ -303,24 +299,27 @@ class GenerationJobs(Resource):
             if unknown:
                 raise ValueError(f"unknown status {unknown[0]!r}; use one of {', '.join(sorted(known))}")
         status_filter = ",".join(str(s) for s in wanted) or None
-        transport: Transport = self._transport
+        pipeline = self._pipeline
 
         async def fetch(cursor: str | None) -> VideoGenerationJobList:
-            response = await transport.request(
+            response = await pipeline.request(
                 "GET", _JOBS, params={**API_VERSION, "limit": limit, "before": before,
-                                      "after": cursor, "statuses": status_filter})
+                                      "after": cursor, "statuses": status_filter},
+                options=options)
             return parse(VideoGenerationJobList, response)
 
         return AsyncPager(fetch, after)
 
-    async def delete(self, job_id: str) -> None:
+    async def delete(self, job_id: str, **options: Unpack[RequestOptions]) -> None:
         """Delete a job and its generations (the service answers 204 No Content)."""
-        await self._transport.request("DELETE", _job_path(job_id), params=API_VERSION)
+        await self._pipeline.request("DELETE", _job_path(job_id), params=API_VERSION,
+                                     options=options)
 
-    async def retrieve_generation(self, generation_id: str) -> VideoGeneration:
+    async def retrieve_generation(self, generation_id: str,
+                                  **options: Unpack[RequestOptions]) -> VideoGeneration:
         """Fetch one generation (an output video of a job) by id."""
-        response = await self._transport.request("GET", _generation_path(generation_id),
-                                                 params=API_VERSION)
+        response = await self._pipeline.request("GET", _generation_path(generation_id),
+                                                params=API_VERSION, options=options)
         return parse(VideoGeneration, response)
 
     async def download(
@@ -331,11 +330,14 @@ class GenerationJobs(Resource):
         variant: str = "video",
         quality: Literal["high", "low"] | None = None,
         timeout: float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> Path:
         """Download a generation's ``video`` (MP4) or ``thumbnail`` (JPEG) to ``path``.
 
         ``quality`` (``"high"``, the service default, or ``"low"``) applies to the video
-        only. The download is atomic and resumable; returns the saved path.
+        only. The download is atomic and resumable; returns the saved path. ``timeout``
+        bounds the whole download (``APITimeoutError`` when it passes).
         """
         _check_variant(variant)
         params = dict(API_VERSION)
@@ -345,8 +347,8 @@ class GenerationJobs(Resource):
             if variant != "video":
                 raise ValueError("quality applies only to variant='video'")
             params["quality"] = quality
-        clock = self._transport.clock
-        deadline = None if timeout is None else clock.monotonic() + timeout
+        params.update(extra_query or {})
         return await download_to_path(
-            self._transport, _generation_path(generation_id, f"/content/{variant}"), path,
-            params=params, deadline=deadline)
+            self._pipeline, _generation_path(generation_id, f"/content/{variant}"), path,
+            params=params, deadline=Deadline(self._pipeline.clock, timeout),
+            headers=extra_headers)

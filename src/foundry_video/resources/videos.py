@@ -7,15 +7,20 @@ import os
 from collections.abc import AsyncIterable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import quote
 
+from typing_extensions import Unpack
+
+from .._deadline import Deadline
 from .._download import download_to_path
-from .._errors import ContentExpiredError, UnknownStatusError
+from .._errors import UnknownStatusError
 from .._files import FileInput, Upload, read_upload
-from .._job import CLOCK_SKEW, Content, Job, Phase
+from .._job import Content, Job, Phase, ensure_not_expired
+from .._options import BodyRequestOptions, RequestOptions
 from .._pagination import AsyncPager
+from .._retry import Attempts
 from ..capabilities import GENERIC, ModelCapabilities
 from ..models import (
+    VARIANT_SUFFIX,
     ImageReference,
     Video,
     VideoCharacter,
@@ -23,11 +28,11 @@ from ..models import (
     VideoList,
     VideoStatus,
 )
-from ._base import Resource, multipart, parse
+from ._base import Resource, as_int, multipart, parse, path_segment
 
 if TYPE_CHECKING:
     from .._batch import BatchResult
-    from .._transport import Transport
+    from .._transports.base import Response
 
 VideoJob = Job[Video]
 """A :class:`Job` whose result is a :class:`Video`."""
@@ -38,14 +43,11 @@ _PHASES: dict[str, Phase] = {
     VideoStatus.COMPLETED: "succeeded",
     VideoStatus.FAILED: "failed",
 }
-_VARIANTS = ("video", "thumbnail", "spritesheet")
-
+_VARIANTS = tuple(VARIANT_SUFFIX)
 
 
 def _video_path(video_id: str, suffix: str = "") -> str:
-    if not video_id or not isinstance(video_id, str):
-        raise ValueError("video_id must be a non-empty string")
-    return f"/videos/{quote(video_id, safe='')}{suffix}"
+    return f"/videos/{path_segment(video_id, 'video_id')}{suffix}"
 
 
 class _VideoBackend:
@@ -54,8 +56,12 @@ class _VideoBackend:
     def __init__(self, videos: Videos) -> None:
         self._videos = videos
 
-    async def fetch(self, job_id: str) -> tuple[Video, Mapping[str, str]]:
-        response = await self._videos._transport.request("GET", _video_path(job_id))
+    async def fetch(self, job_id: str, *, deadline: Deadline | None = None,
+                    polling: bool = False) -> tuple[Video, Mapping[str, str]]:
+        pipeline = self._videos._pipeline
+        attempts = Attempts(pipeline.retry.poll_retries) if polling else None
+        response = await pipeline.request("GET", _video_path(job_id), attempts=attempts,
+                                          deadline=deadline)
         return parse(Video, response), response.headers
 
     def phase(self, model: Video) -> Phase:
@@ -78,13 +84,8 @@ class _VideoBackend:
         self._videos._check_variant(model.model, variant)
         if index != 0:
             raise ValueError("a Sora 2 video has a single output; index must be 0")
-        now = self._videos._transport.clock.time()
-        # Past expires_at by more than any plausible clock skew: do not even ask. Closer
-        # calls are left to the service, whose "expired" answer maps to the same error.
-        if model.expires_at is not None and model.expires_at.timestamp() + CLOCK_SKEW <= now:
-            raise ContentExpiredError(
-                f"the assets of video {model.id} expired at {model.expires_at.isoformat()}",
-                job_id=model.id)
+        ensure_not_expired(model.id, model.expires_at, self._videos._pipeline.clock,
+                           "assets of video")
         return Content(_video_path(model.id, "/content"), {"variant": variant})
 
     async def delete(self, job_id: str) -> None:
@@ -110,7 +111,7 @@ class Videos(Resource):
     def job(self, video_id: str, *, video: Video | None = None) -> VideoJob:
         """Re-attach to an existing video by id (e.g. after a restart). No request is sent."""
         _video_path(video_id)
-        return Job(self._transport, self._backend, video_id, video,
+        return Job(self._pipeline, self._backend, video_id, video,
                    poll_interval=self._client.poll_interval,
                    max_poll_interval=self._client.max_poll_interval)
 
@@ -122,35 +123,33 @@ class Videos(Resource):
         size: str | None = None,
         seconds: int | str | None = None,
         input_reference: FileInput | ImageReference | Mapping[str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
+        **options: Unpack[BodyRequestOptions],
     ) -> VideoJob:
         """Start a video job and return its :class:`Job` (``await`` it, or ``.result(path)``).
 
         ``input_reference`` is the first frame: a path, bytes or binary file (sent as
         multipart/form-data), or ``{"image_url": ...}`` / ``{"file_id": ...}`` (sent as JSON).
         Parameters are checked against the model's limits before anything is sent.
+        ``options``: ``timeout``, ``extra_headers``, ``extra_query``, ``extra_body``
+        (:class:`~foundry_video.BodyRequestOptions`).
         """
         caps = self._caps(model)
-        seconds_value = _seconds(seconds)
+        seconds_value = None if seconds is None else as_int("seconds", seconds)
         self._validate(model, caps, prompt=prompt, size=size, seconds=seconds_value)
         fields: dict[str, Any] = {"model": model, "prompt": prompt, "size": size,
                                   "seconds": None if seconds_value is None else str(seconds_value)}
         fields = {k: v for k, v in fields.items() if v is not None}
-        fields.update(extra_body or {})
         if input_reference is None:
-            response = await self._transport.request("POST", "/videos", json_body=fields,
-                                                     idempotent=False)
+            response = await self._post("/videos", fields, options)
         elif isinstance(input_reference, (ImageReference, dict)):
             ref = ImageReference.model_validate(input_reference)
             fields["input_reference"] = ref.model_dump(exclude_none=True)
-            response = await self._transport.request("POST", "/videos", json_body=fields,
-                                                     idempotent=False)
+            response = await self._post("/videos", fields, options)
         else:
             upload = await read_upload(input_reference, default_name="input_reference")
             self._validate_reference(model, caps, upload, size)
-            response = await self._transport.request(
-                "POST", "/videos", form=multipart(fields, {"input_reference": upload}),
-                idempotent=False)
+            response = await self._post("/videos", fields, options,
+                                        files={"input_reference": upload})
         video = parse(Video, response)
         return self.job(video.id, video=video)
 
@@ -180,12 +179,24 @@ class Videos(Resource):
             raise ValueError(f"input_reference is {actual[0]}x{actual[1]} but the video size is "
                              f"{expected}; the image must match the size exactly")
 
-    async def retrieve(self, video_id: str) -> Video:
+    async def _post(self, path: str, fields: Mapping[str, Any], options: BodyRequestOptions,
+                    *, files: Mapping[str, Upload] | None = None) -> Response:
+        """POST a create-like request: JSON, or multipart with ``files``; never re-sent once
+        it may have reached the service."""
+        if files:
+            return await self._pipeline.request("POST", path, form=multipart(fields, files),
+                                                idempotent=False, options=options)
+        return await self._pipeline.request("POST", path, json=fields, idempotent=False,
+                                            options=options)
+
+    async def retrieve(self, video_id: str, **options: Unpack[RequestOptions]) -> Video:
         """Fetch a video's current state."""
-        return parse(Video, await self._transport.request("GET", _video_path(video_id)))
+        return parse(Video, await self._pipeline.request("GET", _video_path(video_id),
+                                                         options=options))
 
     def list(self, *, limit: int | None = None, order: Literal["asc", "desc"] | None = None,
-             after: str | None = None) -> AsyncPager[Video, VideoList]:
+             after: str | None = None,
+             **options: Unpack[RequestOptions]) -> AsyncPager[Video, VideoList]:
         """List videos: ``await`` it for one page, or ``async for`` over all of them.
 
         ``limit`` is the page size (1 to 100); pages are followed with the ``after`` cursor.
@@ -194,30 +205,32 @@ class Videos(Resource):
             raise ValueError("limit must be between 1 and 100")
         if order not in (None, "asc", "desc"):
             raise ValueError("order must be 'asc' or 'desc'")
-        transport: Transport = self._transport
+        pipeline = self._pipeline
 
         async def fetch(cursor: str | None) -> VideoList:
-            response = await transport.request(
-                "GET", "/videos", params={"limit": limit, "order": order, "after": cursor})
+            response = await pipeline.request(
+                "GET", "/videos", params={"limit": limit, "order": order, "after": cursor},
+                options=options)
             return parse(VideoList, response)
 
         return AsyncPager(fetch, after)
 
-    async def delete(self, video_id: str) -> VideoDeleted:
+    async def delete(self, video_id: str, **options: Unpack[RequestOptions]) -> VideoDeleted:
         """Delete a video and its assets."""
-        return parse(VideoDeleted, await self._transport.request("DELETE", _video_path(video_id)))
+        return parse(VideoDeleted, await self._pipeline.request(
+            "DELETE", _video_path(video_id), options=options))
 
-    async def remix(self, video_id: str, *, prompt: str) -> VideoJob:
+    async def remix(self, video_id: str, *, prompt: str,
+                    **options: Unpack[BodyRequestOptions]) -> VideoJob:
         """Start a remix of a completed video with a new prompt; returns the new job."""
         self._check_prompt(prompt)
-        response = await self._transport.request(
-            "POST", _video_path(video_id, "/remix"), json_body={"prompt": prompt},
-            idempotent=False)
+        response = await self._post(_video_path(video_id, "/remix"), {"prompt": prompt}, options)
         video = parse(Video, response)
         return self.job(video.id, video=video)
 
     async def edit(self, video_id: str | None = None, *, prompt: str,
-                   video_file: FileInput | None = None) -> VideoJob:
+                   video_file: FileInput | None = None,
+                   **options: Unpack[BodyRequestOptions]) -> VideoJob:
         """Start an edit of a completed video (by id) or of an uploaded clip; returns the new job.
 
         Newer guidance prefers edits over :meth:`remix`. Give exactly one of ``video_id``
@@ -225,20 +238,20 @@ class Videos(Resource):
         """
         self._check_prompt(prompt)
         response = await self._post_with_video("/videos/edits", video_id, video_file,
-                                               {"prompt": prompt})
+                                               {"prompt": prompt}, options)
         video = parse(Video, response)
         return self.job(video.id, video=video)
 
     async def extend(self, video_id: str | None = None, *, prompt: str, seconds: int | str,
-                     video_file: FileInput | None = None) -> VideoJob:
+                     video_file: FileInput | None = None,
+                     **options: Unpack[BodyRequestOptions]) -> VideoJob:
         """Extend a completed video by ``seconds`` more; returns the new job.
 
         The new video's ``seconds`` is the stitched total. Give exactly one of ``video_id``
         and ``video_file``.
         """
         self._check_prompt(prompt)
-        length = _seconds(seconds)
-        assert length is not None
+        length = as_int("seconds", seconds)
         if self._client.validate:
             allowed = {s for caps in self._client.capabilities.values()
                        for s in (caps.extension_seconds or ())}
@@ -246,26 +259,26 @@ class Videos(Resource):
                 raise ValueError(f"extension seconds={length} is not supported; allowed: "
                                  f"{', '.join(str(s) for s in sorted(allowed))}")
         response = await self._post_with_video("/videos/extensions", video_id, video_file,
-                                               {"prompt": prompt, "seconds": str(length)})
+                                               {"prompt": prompt, "seconds": str(length)}, options)
         video = parse(Video, response)
         return self.job(video.id, video=video)
 
-    async def create_character(self, video_file: FileInput, *, name: str) -> VideoCharacter:
+    async def create_character(self, video_file: FileInput, *, name: str,
+                               **options: Unpack[BodyRequestOptions]) -> VideoCharacter:
         """Create a reusable character (cameo) from an uploaded video clip."""
         if not isinstance(name, str) or not 1 <= len(name.strip()) <= 80:
             raise ValueError("name must be 1 to 80 characters")
         upload = await read_upload(video_file, default_name="character")
-        response = await self._transport.request(
-            "POST", "/videos/characters", form=multipart({"name": name}, {"video": upload}),
-            idempotent=False)
+        response = await self._post("/videos/characters", {"name": name}, options,
+                                    files={"video": upload})
         return parse(VideoCharacter, response)
 
-    async def retrieve_character(self, character_id: str) -> VideoCharacter:
+    async def retrieve_character(self, character_id: str,
+                                 **options: Unpack[RequestOptions]) -> VideoCharacter:
         """Fetch a character by id."""
-        if not character_id:
-            raise ValueError("character_id must be a non-empty string")
-        response = await self._transport.request(
-            "GET", f"/videos/characters/{quote(character_id, safe='')}")
+        response = await self._pipeline.request(
+            "GET", f"/videos/characters/{path_segment(character_id, 'character_id')}",
+            options=options)
         return parse(VideoCharacter, response)
 
     def _check_prompt(self, prompt: str) -> None:
@@ -275,16 +288,15 @@ class Videos(Resource):
             GENERIC.check_prompt(prompt)
 
     async def _post_with_video(self, path: str, video_id: str | None,
-                               video_file: FileInput | None, fields: dict[str, Any]) -> Any:
+                               video_file: FileInput | None, fields: dict[str, Any],
+                               options: BodyRequestOptions) -> Response:
         if (video_id is None) == (video_file is None):
             raise ValueError("give exactly one of video_id and video_file")
         if video_id is not None:
             _video_path(video_id)
-            return await self._transport.request(
-                "POST", path, json_body={"video": {"id": video_id}, **fields}, idempotent=False)
+            return await self._post(path, {"video": {"id": video_id}, **fields}, options)
         upload = await read_upload(video_file, default_name="video")
-        return await self._transport.request(
-            "POST", path, form=multipart(fields, {"video": upload}), idempotent=False)
+        return await self._post(path, fields, options, files={"video": upload})
 
     async def create_many(
         self, requests: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
@@ -309,26 +321,16 @@ class Videos(Resource):
         *,
         variant: str = "video",
         timeout: float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> Path:
-        """Download a completed video's ``variant`` to ``path`` (atomic, resumable)."""
+        """Download a completed video's ``variant`` to ``path`` (atomic, resumable).
+
+        ``timeout`` bounds the whole download (``APITimeoutError`` when it passes).
+        """
         self._check_variant(None, variant)
-        clock = self._transport.clock
-        deadline = None if timeout is None else clock.monotonic() + timeout
-        return await download_to_path(self._transport, _video_path(video_id, "/content"),
-                                      path, params={"variant": variant}, deadline=deadline,
-                                      job_id=video_id)
-
-
-def _seconds(value: int | str | None) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise TypeError("seconds must be an int or a numeric string")
-    if isinstance(value, str):
-        if not value.strip().isdigit():
-            raise ValueError(f"seconds must be a whole number, got {value!r}")
-        return int(value)
-    if isinstance(value, int):
-        return value
-    raise TypeError(f"seconds must be an int or a numeric string, got {type(value).__name__}")
-
+        return await download_to_path(
+            self._pipeline, _video_path(video_id, "/content"), path,
+            params={"variant": variant, **(extra_query or {})},
+            deadline=Deadline(self._pipeline.clock, timeout), job_id=video_id,
+            headers=extra_headers)
