@@ -66,6 +66,9 @@ if TYPE_CHECKING:
         ContentPolicyError as ContentPolicyError,
     )
     from ._errors import (
+        CredentialError as CredentialError,
+    )
+    from ._errors import (
         DownloadError as DownloadError,
     )
     from ._errors import (
@@ -88,6 +91,9 @@ if TYPE_CHECKING:
     )
     from ._errors import (
         RateLimitError as RateLimitError,
+    )
+    from ._errors import (
+        RedirectError as RedirectError,
     )
     from ._errors import (
         UnexpectedResponseError as UnexpectedResponseError,
@@ -125,8 +131,35 @@ if TYPE_CHECKING:
     from ._job import (
         Job as Job,
     )
+    from ._options import (
+        BodyRequestOptions as BodyRequestOptions,
+    )
+    from ._options import (
+        EventHooks as EventHooks,
+    )
+    from ._options import (
+        RequestOptions as RequestOptions,
+    )
+    from ._options import (
+        RetryEvent as RetryEvent,
+    )
     from ._pagination import (
         AsyncPager as AsyncPager,
+    )
+    from ._transports.base import (
+        AsyncByteStream as AsyncByteStream,
+    )
+    from ._transports.base import (
+        AsyncTransport as AsyncTransport,
+    )
+    from ._transports.base import (
+        ByteStream as ByteStream,
+    )
+    from ._transports.base import (
+        Request as Request,
+    )
+    from ._transports.base import (
+        Response as Response,
     )
     from .capabilities import (
         CapabilityTable as CapabilityTable,
@@ -208,9 +241,15 @@ _EXPORTS: dict[str, str] = {
 _EXPORTS.update(dict.fromkeys((
     "APIConnectionError", "APIStatusError", "APITimeoutError", "AuthenticationError",
     "BadRequestError", "ConflictError", "ContentExpiredError", "ContentPolicyError",
-    "DownloadError", "FoundryVideoError", "InternalServerError", "JobFailedError",
-    "JobTimeoutError", "NotFoundError", "PermissionDeniedError", "RateLimitError",
-    "UnexpectedResponseError", "UnknownStatusError", "UnprocessableEntityError"), "._errors"))
+    "CredentialError", "DownloadError", "FoundryVideoError", "InternalServerError",
+    "JobFailedError", "JobTimeoutError", "NotFoundError", "PermissionDeniedError",
+    "RateLimitError", "RedirectError", "UnexpectedResponseError", "UnknownStatusError",
+    "UnprocessableEntityError"), "._errors"))
+_EXPORTS.update(dict.fromkeys((
+    "BodyRequestOptions", "EventHooks", "RequestOptions", "RetryEvent"), "._options"))
+_EXPORTS.update(dict.fromkeys((
+    "AsyncByteStream", "AsyncTransport", "ByteStream", "Request", "Response"),
+    "._transports.base"))
 _EXPORTS.update(dict.fromkeys((
     "DownloadProgress", "DownloadSaved", "DownloadStarted", "JobCompleted", "JobEvent",
     "JobFailed", "JobProgress", "JobQueued"), "._events"))

@@ -140,11 +140,11 @@ class VideoClient:
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:
                 raise ValueError(f"{name} must be an int >= 0")
         for name, seconds in (("timeout", timeout), ("connect_timeout", connect_timeout),
-                              ("max_poll_interval", max_poll_interval),
-                              ("poll_interval", poll_interval)):
-            if seconds is not None and not (isinstance(seconds, (int, float))
-                                            and math.isfinite(seconds) and seconds > 0):
+                              ("max_poll_interval", max_poll_interval)):
+            if not _positive_seconds(seconds):
                 raise ValueError(f"{name} must be a positive number of seconds")
+        if poll_interval is not None and not (_positive_seconds(poll_interval) or poll_interval == 0):
+            raise ValueError("poll_interval must be a number of seconds >= 0, or None (adaptive)")
         if max_download_bytes is not None and (not isinstance(max_download_bytes, int)
                                                or max_download_bytes <= 0):
             raise ValueError("max_download_bytes must be a positive int or None")
@@ -440,6 +440,11 @@ class _LiveTransport:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def _positive_seconds(value: object) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value) and value > 0)
 
 
 def _hooks(value: EventHooks | None) -> EventHooks | None:

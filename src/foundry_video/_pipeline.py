@@ -374,6 +374,13 @@ class Pipeline:
             raise UnexpectedResponseError(
                 f"response body exceeds {MAX_JSON_BYTES} bytes", status_code=response.status_code,
                 request_id=response.request_id, headers=dict(response.headers))
+        announced = response.headers.get("Content-Length", "")
+        if announced.isdigit() and int(announced) != len(raw) \
+                and response.headers.get("Content-Encoding", "identity") == "identity":
+            # A transport that does not check lengths itself (aiohttp does) handed over a
+            # body cut short (or padded): the same failure as a dropped connection.
+            raise APIConnectionError(f"Connection error: the body has {len(raw)} of the "
+                                     f"{announced} bytes announced", request_id=response.request_id)
         return response
 
     def redacted(self, error: APIStatusError) -> APIStatusError:

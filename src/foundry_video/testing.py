@@ -10,6 +10,9 @@ Installed automatically with the package: nothing to import or register. Fixture
 * ``video_env`` — sets ``AZURE_OPENAI_ENDPOINT`` / ``AZURE_OPENAI_API_KEY`` to the emulator,
   for application code that builds its own client with :meth:`VideoClient.from_env`.
 
+And, for unit tests without any server, :class:`MockTransport`: a transport answering from
+a plain function (``VideoClient(..., transport=MockTransport(handler))``).
+
 Configure the emulator per test with the ``video_emulator`` marker (keywords go to
 :class:`~foundry_video.emulator.Emulator`), and the client with the ``video_client``
 marker (keywords go to :class:`~foundry_video.VideoClient`)::
@@ -38,9 +41,20 @@ import pytest
 if TYPE_CHECKING:
     from ._client import VideoClient
     from ._clock import ManualClock
+    from ._transports.mock import MockTransport as MockTransport
     from .emulator import Emulator, Fault, FaultKind
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def __getattr__(name: str) -> Any:
+    # MockTransport is imported on demand: this module is loaded by every pytest run in an
+    # environment with foundry-video installed, and must stay light.
+    if name == "MockTransport":
+        from ._transports.mock import MockTransport
+
+        return MockTransport
+    raise AttributeError(f"module 'foundry_video.testing' has no attribute {name!r}")
 
 
 def _fixture_decorator() -> Callable[[Any], Any]:
@@ -60,6 +74,7 @@ def _async_fixture(function: _F) -> _F:
 
 __all__ = [
     "TEST_API_KEY",
+    "MockTransport",
     "VideoFaults",
     "video_client",
     "video_client_options",

@@ -212,16 +212,18 @@ class Response:
     async def aread(self, limit: int) -> bytes:
         """Read the whole body, or its first ``limit + 1`` bytes when it is larger, then release
         the connection. The result is kept in :attr:`content`."""
-        buffer = bytearray()
+        chunks: list[bytes] = []
+        size = 0
         try:
-            while len(buffer) <= limit:
-                chunk = await self._stream.read(limit + 1 - len(buffer))
+            while size <= limit:
+                chunk = await self._stream.read(limit + 1 - size)
                 if not chunk:
                     break
-                buffer += chunk
+                chunks.append(chunk)
+                size += len(chunk)
         finally:
             await self._stream.aclose()
-        self._content = bytes(buffer)
+        self._content = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         return self._content
 
     async def aclose(self) -> None:
