@@ -438,6 +438,10 @@ class _LiveTransport:
     async def handle_async_request(self, request: Request) -> Response:
         return await self._client._transport().handle_async_request(request)
 
+    @property
+    def enforces_read_timeout(self) -> bool:
+        return bool(getattr(self._client._transport(), "enforces_read_timeout", False))
+
     async def aclose(self) -> None:
         await self._client.close()
 

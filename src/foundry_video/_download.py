@@ -270,11 +270,15 @@ class _Fetch:
             # Report about every 1/200th of the file (at least one chunk).
             step = max(CHUNK_SIZE, (self.total or 0) // 200)
             next_report = self.received + step
-            stall = self.pipeline.timeout
             cap = self.pipeline.max_download_bytes
+            read = response.stream.read
+            bound = self.deadline.timeout is not None or self.pipeline.reads_need_bounding
             while True:
-                with anyio.fail_after(self.deadline.bound(stall)):
-                    chunk = await response.stream.read(CHUNK_SIZE)
+                if bound:
+                    with anyio.fail_after(self.deadline.bound(self.pipeline.timeout)):
+                        chunk = await read(CHUNK_SIZE)
+                else:  # the transport bounds every read by the timeout itself
+                    chunk = await read(CHUNK_SIZE)
                 if not chunk:
                     break
                 self.handle.write(chunk)

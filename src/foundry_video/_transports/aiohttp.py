@@ -51,6 +51,9 @@ class AiohttpTransport:
         connection_limit: the connection pool size.
     """
 
+    enforces_read_timeout = True
+    """aiohttp bounds the connection and every socket read by the request's timeouts."""
+
     def __init__(self, *, session: aiohttp.ClientSession | None = None, verify_ssl: bool = True,
                  connection_limit: int = 100) -> None:
         self._session = session

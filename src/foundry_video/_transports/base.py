@@ -162,6 +162,13 @@ class Response:
         self.status_code = status_code
         self.reason = reason or ""
         self.request = request
+        if isinstance(headers, CIMultiDictProxy) and json is _NO_JSON and text is None \
+                and content is None:
+            # A transport's own headers, passed through without a copy (the hot path).
+            self.headers: CIMultiDictProxy[str] = headers
+            self._stream: ByteStream = stream if stream is not None else _BytesStream(b"")
+            self._content: bytes | None = None
+            return
         headers_out: CIMultiDict[str] = CIMultiDict(headers or ())
         body: bytes | None = None
         if json is not _NO_JSON:
@@ -174,13 +181,13 @@ class Response:
             body = bytes(content)
         if body is not None:
             headers_out.setdefault("Content-Length", str(len(body)))
-            self._stream: ByteStream = _BytesStream(body)
+            self._stream = _BytesStream(body)
         elif content is not None:
             self._stream = AsyncByteStream(cast("Iterable[bytes] | AsyncIterable[bytes]", content))
         else:
             self._stream = stream if stream is not None else _BytesStream(b"")
-        self.headers: CIMultiDictProxy[str] = CIMultiDictProxy(headers_out)
-        self._content: bytes | None = None
+        self.headers = CIMultiDictProxy(headers_out)
+        self._content = None
 
     @property
     def stream(self) -> ByteStream:
@@ -241,8 +248,9 @@ class AsyncTransport(Protocol):
     ``VideoClient(transport=...)`` accepts any object with these two methods: the default
     is the aiohttp transport; tests use :class:`~foundry_video.testing.MockTransport`.
     A transport does not follow redirects, retry, or add credentials: the pipeline does.
-    It should honour ``request.timeout`` / ``request.connect_timeout`` (the pipeline also
-    bounds every wait itself, so a transport that ignores them cannot hang a call).
+    It should honour ``request.timeout`` / ``request.connect_timeout``: the pipeline bounds
+    each attempt itself, and each read of a streamed body too, unless the transport has a
+    true ``enforces_read_timeout`` attribute (then a stall is the transport's to detect).
     """
 
     async def handle_async_request(self, request: Request) -> Response:

@@ -28,6 +28,9 @@ Ids end up in URLs, logs, journals and default file names (``<id>.mp4``); one ho
 path separator, ``..``, a control character or a leading dot must not get that far."""
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def path_segment(value: str, what: str) -> str:
     """``value`` quoted as one URL path segment; ``ValueError`` for ids that cannot be one.
 
@@ -36,7 +39,7 @@ def path_segment(value: str, what: str) -> str:
     """
     if not isinstance(value, str) or not value:
         raise ValueError(f"{what} must be a non-empty string")
-    if value in (".", "..") or any(ord(c) < 0x20 or c == "\x7f" for c in value):
+    if value in (".", "..") or _CONTROL.search(value):
         raise ValueError(f"{what} {value[:80]!r} is not a valid id")
     return quote(value, safe="")
 
