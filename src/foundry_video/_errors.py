@@ -173,7 +173,7 @@ class RateLimitError(APIStatusError):
     @property
     def retry_after(self) -> float | None:
         """The delay the service asked for, in seconds, when it sent one."""
-        from ._retry import retry_after_seconds
+        from ._wire import retry_after_seconds
 
         return retry_after_seconds(self.headers)
 

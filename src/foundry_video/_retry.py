@@ -12,8 +12,6 @@ Redirect hops are not retries: they are capped separately (``max_redirects``).
 
 from __future__ import annotations
 
-import email.utils
-import math
 import random
 import time
 from collections.abc import Mapping
@@ -21,6 +19,7 @@ from dataclasses import dataclass
 
 from ._clock import Clock
 from ._errors import APIConnectionError, APIStatusError, AuthenticationError, FoundryVideoError
+from ._wire import retry_after_seconds
 
 __all__ = ["RETRYABLE_STATUS", "Attempts", "RetryPolicy", "retry_after_seconds"]
 
@@ -28,39 +27,6 @@ RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 """Statuses worth asking again for (idempotent requests; a create only on 429)."""
 MAX_SERVER_DELAY = 120.0
 """A ``Retry-After`` longer than this is not waited for: the caller is told at once."""
-
-
-def _seconds(text: str | None, scale: float = 1.0) -> float | None:
-    """A finite, non-negative number of seconds, or ``None`` (garbage, ``inf``, ``nan``, < 0)."""
-    if not text:
-        return None
-    try:
-        value = float(text) / scale
-    except ValueError:
-        return None
-    return value if math.isfinite(value) and value >= 0 else None
-
-
-def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
-    """The server's requested delay: ``retry-after-ms``, then ``retry-after`` (seconds or date).
-
-    Values that are not finite, negative or unparsable are ignored (``None``): they are
-    network input, not instructions.
-    """
-    millis = _seconds(headers.get("retry-after-ms"), 1000.0)
-    if millis is not None:
-        return millis
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    seconds = _seconds(value)
-    if seconds is not None:
-        return seconds
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def hinted_delay(headers: Mapping[str, str], clock: Clock) -> float | None:

@@ -1,8 +1,12 @@
-"""Reading the service's error envelopes and headers (OpenAI, Azure v1, Azure Sora 1)."""
+"""Reading the service's error envelopes and headers (OpenAI, Azure v1, Azure Sora 1):
+request ids, retry hints, error bodies."""
 
 from __future__ import annotations
 
+import email.utils
 import json
+import math
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +25,39 @@ def request_id_from(headers: Mapping[str, str]) -> str | None:
         if value:
             return value
     return None
+
+
+def _seconds(text: str | None, scale: float = 1.0) -> float | None:
+    """A finite, non-negative number of seconds, or ``None`` (garbage, ``inf``, ``nan``, < 0)."""
+    if not text:
+        return None
+    try:
+        value = float(text) / scale
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """The server's requested delay: ``retry-after-ms``, then ``retry-after`` (seconds or date).
+
+    Values that are not finite, negative or unparsable are ignored (``None``): they are
+    network input, not instructions.
+    """
+    millis = _seconds(headers.get("retry-after-ms"), 1000.0)
+    if millis is not None:
+        return millis
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    seconds = _seconds(value)
+    if seconds is not None:
+        return seconds
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def _error_object(body: Any) -> dict[str, Any] | None:
