@@ -635,3 +635,33 @@ async def test_a_download_has_one_budget_for_every_kind_of_failure(
         await client.videos.download("video_1", tmp_path / "v.mp4")
     assert len(transport_of(client).requests) == 4
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_download_body_that_never_arrives_cannot_hang_the_call(
+        clock: ManualClock, tmp_path: Path) -> None:
+    def stalled(request: Request) -> Response:
+        async def body() -> AsyncIterator[bytes]:
+            yield b"x" * 10
+            await asyncio.sleep(3600)
+            yield b"never"
+
+        return Response(200, content=body(), headers={"Content-Length": "100"})
+
+    client = mock_client(stalled, clock, timeout=0.1, download_resumes=1)
+    started = time.monotonic()
+    with pytest.raises(DownloadError, match="2 attempts"):
+        await client.videos.download("video_1", tmp_path / "v.mp4")
+    assert time.monotonic() - started < 2
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_response_headers_that_never_arrive_cannot_hang_a_download(
+        clock: ManualClock, tmp_path: Path) -> None:
+    async def hang(request: Request) -> Response:
+        await asyncio.sleep(3600)
+        raise AssertionError
+
+    client = mock_client(hang, clock, timeout=0.1, download_resumes=1)  # type: ignore[arg-type]
+    with pytest.raises(DownloadError):
+        await client.videos.download("video_1", tmp_path / "v.mp4")
+    assert len(transport_of(client).requests) == 2
