@@ -253,6 +253,9 @@ class Job(Generic[ModelT]):
         except FoundryVideoError as exc:
             if exc.job_id is None:
                 exc.job_id = self.id
+            # The one exit of every error about this job: whatever service data it quotes
+            # (a failure message, an unknown status, a header) is redacted here.
+            self._pipeline.redacted(exc)
             raise
 
     async def _cancel_remote(self) -> None:

@@ -37,7 +37,7 @@ from ._errors import (
     UnexpectedResponseError,
 )
 from ._options import EventHooks, RequestOptions, RetryEvent, check_options, extra_body_of
-from ._redact import Redactor, redact_value
+from ._redact import Redactor, redact_error
 from ._redirects import CREDENTIAL_HEADERS, next_request, origin_of
 from ._retry import Attempts, RetryPolicy
 from ._transports.base import AsyncTransport, Request, Response
@@ -55,6 +55,7 @@ MAX_ERROR_BYTES = 256 << 10
 
 Method = Literal["GET", "POST", "DELETE", "HEAD"]
 T = TypeVar("T")
+E = TypeVar("E", bound=BaseException)
 # On Python 3.10 asyncio.TimeoutError (raised by aiohttp) is not the builtin TimeoutError.
 _TIMEOUTS = (TimeoutError, asyncio.TimeoutError)
 NETWORK_ERRORS = (aiohttp.ClientError, OSError, *_TIMEOUTS)
@@ -227,6 +228,7 @@ class Pipeline:
             if delay is None:
                 if isinstance(error, APIConnectionError) and not call.idempotent and reached:
                     _explain_not_resent(error, call)
+                self.redacted(error)
                 logger.debug("%s %s failed (%s): %s", call.method, call.path,
                              attempts.describe(), error)
                 raise error
@@ -392,17 +394,10 @@ class Pipeline:
                                      f"{announced} bytes announced", request_id=response.request_id)
         return response
 
-    def redacted(self, error: APIStatusError) -> APIStatusError:
-        """``error`` with every known secret removed from its message, body and headers."""
-        redact = self.redact
-        error.message = redact(error.message)
-        error.args = (redact(str(error)),)
-        # The parsed body travels on the exception too (and into users' logs): a service
-        # that echoes the key back in an error body must not leak it that way either.
-        error.body = redact_value(error.body, redact)
-        error.param, error.code, error.type = (None if v is None else redact(v)
-                                               for v in (error.param, error.code, error.type))
-        error.headers = {k: redact(v) for k, v in error.headers.items()}
+    def redacted(self, error: E) -> E:
+        """``error`` with every known secret removed from its message, body, headers and
+        attributes (a service that echoes the key back must not leak it through us)."""
+        redact_error(error, self.redact)
         return error
 
     def connection_error(self, exc: BaseException, *,

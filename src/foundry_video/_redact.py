@@ -6,17 +6,22 @@ that hands out a new token per call leaves each of them behind). It remembers a 
 number of them, newest first.
 
 A long secret is replaced wherever it appears. A short one (a test key such as ``test``)
-only where it stands as a token of its own, so ordinary words that happen to contain it
-(``latest``) are left readable: redaction must neither miss nor mangle.
+only where it stands as a token of its own, so ordinary words and ids that happen to
+contain it (``latest``, ``video_latest_test``) are left readable: redaction must neither
+miss nor mangle.
+
+:func:`redact_error` applies a redactor to every piece of an exception built from service
+data: its message and ``args`` (what pickling carries), string attributes, parsed body,
+headers and the job model it holds, and drops a suppressed ``__context__``.
 """
 
 from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
-__all__ = ["REDACTED", "Redactor", "redact_value"]
+__all__ = ["REDACTED", "Redactor", "redact_error", "redact_value"]
 
 REDACTED = "<redacted>"
 SHORT_SECRET = 16
@@ -54,7 +59,7 @@ class Redactor:
             if len(secret) >= SHORT_SECRET:
                 text = text.replace(secret, REDACTED)
             else:
-                text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", REDACTED, text)
+                text = re.sub(rf"(?<![\w-]){re.escape(secret)}(?![\w-])", REDACTED, text)
         return text
 
 
@@ -90,3 +95,36 @@ def redact_value(value: object, redact: Callable[[str], str]) -> object:
             if more is not None:
                 stack.append(more)
     return result
+
+
+def redact_error(error: BaseException, redact: Callable[[str], str]) -> BaseException:
+    """Pass every piece of ``error`` built from service data through ``redact``; return it."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen and len(seen) < 8:
+        seen.add(id(current))
+        _redact_one(current, redact)
+        if current.__suppress_context__:
+            # Hidden on purpose ("raise ... from None"): it may hold the raw body (a
+            # pydantic ValidationError quotes its input), and nobody reads it.
+            current.__context__ = None
+        current = current.__cause__ or current.__context__
+    return error
+
+
+def _redact_one(error: BaseException, redact: Callable[[str], str]) -> None:
+    error.args = tuple(redact(a) if isinstance(a, str) else a for a in error.args)
+    for name, value in list(vars(error).items()):
+        if isinstance(value, str):
+            setattr(error, name, redact(value))
+        elif name == "body":
+            setattr(error, name, redact_value(value, redact))
+        elif name == "headers" and isinstance(value, Mapping):
+            setattr(error, name, {k: redact(str(v)) for k, v in value.items()})
+        elif hasattr(value, "model_dump") and hasattr(value, "model_validate"):
+            # The job model a JobFailedError carries: its error message came from the service.
+            try:
+                setattr(error, name, type(value).model_validate(
+                    redact_value(value.model_dump(mode="json"), redact)))
+            except ValueError:
+                setattr(error, name, None)

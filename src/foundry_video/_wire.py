@@ -103,14 +103,37 @@ def _as_text(value: Any) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
+MAX_BODY_DEPTH = 32
+"""An error body nested deeper than this is kept as text: no real envelope is, and such a
+body would break ``repr``/``pickle`` of the exception (RecursionError)."""
+
+
 def parse_body(raw: bytes) -> Any:
-    """Best-effort JSON decoding of an error body; falls back to text."""
+    """Best-effort JSON decoding of an error body; falls back to (at most 2000 chars of) text."""
     if not raw:
         return None
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
     except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
-        return raw.decode("utf-8", errors="replace")
+        return raw[:2000].decode("utf-8", errors="replace")
+    if _depth(body) > MAX_BODY_DEPTH:
+        return raw[:2000].decode("utf-8", errors="replace")
+    return body
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of a parsed JSON value (iterative, stops past the limit)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, level)
+            if deepest > MAX_BODY_DEPTH:
+                return deepest
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def make_status_error(

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from .._errors import UnexpectedResponseError
 from .._files import Upload
 from .._transports.base import Response
+from .._wire import parse_body
 
 if TYPE_CHECKING:
     from .._client import VideoClient
@@ -60,18 +61,24 @@ def as_int(name: str, value: object) -> int:
 def parse(model: type[ModelT], response: Response) -> ModelT:
     """Validate a JSON response body into ``model``; a malformed body is an UnexpectedResponseError."""
     raw = response.content
+    problem: str | None = None
     try:
         parsed = model.model_validate_json(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         if first["type"] == "json_invalid" or not raw.strip():
-            raise _unexpected(model, response, f"expected JSON, got {raw[:80]!r}") from None
-        where = ".".join(str(part) for part in first["loc"]) or "body"
-        raise _unexpected(model, response, f"{where}: {first['msg']}") from None
+            problem = f"expected JSON, got {raw[:80]!r}"
+        else:
+            where = ".".join(str(part) for part in first["loc"]) or "body"
+            problem = f"{where}: {first['msg']}"
     except (ValueError, TypeError, ArithmeticError, OSError, RecursionError) as exc:
         # Validators that pydantic does not wrap: e.g. a timestamp of 1e300 makes
         # datetime.fromtimestamp raise OverflowError/OSError, round(inf) OverflowError.
-        raise _unexpected(model, response, f"{type(exc).__name__}: {exc}") from None
+        problem = f"{type(exc).__name__}: {exc}"
+    if problem is not None:
+        # Raised outside the except blocks: a ValidationError quotes the raw input, and
+        # must not ride along as __context__.
+        raise _unexpected(model, response, problem)
     requested = response.request.url.raw_path if response.request is not None else ""
     for item in (parsed, *(getattr(parsed, "data", None) or ())):
         value = getattr(item, "id", None)
@@ -84,10 +91,7 @@ def parse(model: type[ModelT], response: Response) -> ModelT:
 
 
 def _unexpected(model: type[BaseModel], response: Response, detail: str) -> UnexpectedResponseError:
-    try:
-        body = response.json()
-    except (ValueError, RecursionError):
-        body = response.text[:1000]
+    body = parse_body(response.content)
     return UnexpectedResponseError(
         f"unexpected {model.__name__} from the service: {detail}",
         status_code=response.status_code, request_id=response.request_id,
@@ -121,3 +125,10 @@ class Resource:
     @property
     def _pipeline(self) -> Pipeline:
         return self._client._pipeline
+
+    def _parse(self, model: type[ModelT], response: Response) -> ModelT:
+        """:func:`parse`, with the error (built from service data) redacted."""
+        try:
+            return parse(model, response)
+        except UnexpectedResponseError as exc:
+            raise self._pipeline.redacted(exc) from None

@@ -35,7 +35,7 @@ from ..models import (
     VideoGenerationJob,
     VideoGenerationJobList,
 )
-from ._base import Resource, as_int, multipart, parse, path_segment
+from ._base import Resource, as_int, multipart, path_segment
 from ._generation_inputs import check_limits, check_media, media, resolution
 
 __all__ = ["GenerationJob", "GenerationJobs"]
@@ -86,7 +86,7 @@ class _GenerationJobBackend:
         attempts = Attempts(pipeline.retry.poll_retries) if polling else None
         response = await pipeline.request("GET", _job_path(job_id), params=API_VERSION,
                                           attempts=attempts, deadline=deadline)
-        return parse(VideoGenerationJob, response), response.headers
+        return self._jobs._parse(VideoGenerationJob, response), response.headers
 
     def phase(self, model: VideoGenerationJob) -> Phase:
         phase = _PHASES.get(model.status)
@@ -267,14 +267,14 @@ class GenerationJobs(Resource):
             response = await self._pipeline.request(
                 "POST", _JOBS, params=API_VERSION, form=multipart(fields, {"files": uploads}),
                 idempotent=False, options=options)
-        created = parse(VideoGenerationJob, response)
+        created = self._parse(VideoGenerationJob, response)
         return self.job(created.id, latest=created)
 
     async def retrieve(self, job_id: str, **options: Unpack[RequestOptions]) -> VideoGenerationJob:
         """Fetch a job's current state."""
         response = await self._pipeline.request("GET", _job_path(job_id), params=API_VERSION,
                                                 options=options)
-        return parse(VideoGenerationJob, response)
+        return self._parse(VideoGenerationJob, response)
 
     def list(
         self,
@@ -306,7 +306,7 @@ class GenerationJobs(Resource):
                 "GET", _JOBS, params={**API_VERSION, "limit": limit, "before": before,
                                       "after": cursor, "statuses": status_filter},
                 options=options)
-            return parse(VideoGenerationJobList, response)
+            return self._parse(VideoGenerationJobList, response)
 
         return AsyncPager(fetch, after)
 
@@ -320,7 +320,7 @@ class GenerationJobs(Resource):
         """Fetch one generation (an output video of a job) by id."""
         response = await self._pipeline.request("GET", _generation_path(generation_id),
                                                 params=API_VERSION, options=options)
-        return parse(VideoGeneration, response)
+        return self._parse(VideoGeneration, response)
 
     async def download(
         self,

@@ -28,7 +28,7 @@ from ..models import (
     VideoList,
     VideoStatus,
 )
-from ._base import Resource, as_int, multipart, parse, path_segment
+from ._base import Resource, as_int, multipart, path_segment
 
 if TYPE_CHECKING:
     from .._batch import BatchResult
@@ -62,7 +62,7 @@ class _VideoBackend:
         attempts = Attempts(pipeline.retry.poll_retries) if polling else None
         response = await pipeline.request("GET", _video_path(job_id), attempts=attempts,
                                           deadline=deadline)
-        return parse(Video, response), response.headers
+        return self._videos._parse(Video, response), response.headers
 
     def phase(self, model: Video) -> Phase:
         phase = _PHASES.get(model.status)
@@ -150,7 +150,7 @@ class Videos(Resource):
             self._validate_reference(model, caps, upload, size)
             response = await self._post("/videos", fields, options,
                                         files={"input_reference": upload})
-        video = parse(Video, response)
+        video = self._parse(Video, response)
         return self.job(video.id, video=video)
 
     def _validate(self, model: str, caps: ModelCapabilities, *, prompt: str,
@@ -191,7 +191,7 @@ class Videos(Resource):
 
     async def retrieve(self, video_id: str, **options: Unpack[RequestOptions]) -> Video:
         """Fetch a video's current state."""
-        return parse(Video, await self._pipeline.request("GET", _video_path(video_id),
+        return self._parse(Video, await self._pipeline.request("GET", _video_path(video_id),
                                                          options=options))
 
     def list(self, *, limit: int | None = None, order: Literal["asc", "desc"] | None = None,
@@ -211,13 +211,13 @@ class Videos(Resource):
             response = await pipeline.request(
                 "GET", "/videos", params={"limit": limit, "order": order, "after": cursor},
                 options=options)
-            return parse(VideoList, response)
+            return self._parse(VideoList, response)
 
         return AsyncPager(fetch, after)
 
     async def delete(self, video_id: str, **options: Unpack[RequestOptions]) -> VideoDeleted:
         """Delete a video and its assets."""
-        return parse(VideoDeleted, await self._pipeline.request(
+        return self._parse(VideoDeleted, await self._pipeline.request(
             "DELETE", _video_path(video_id), options=options))
 
     async def remix(self, video_id: str, *, prompt: str,
@@ -225,7 +225,7 @@ class Videos(Resource):
         """Start a remix of a completed video with a new prompt; returns the new job."""
         self._check_prompt(prompt)
         response = await self._post(_video_path(video_id, "/remix"), {"prompt": prompt}, options)
-        video = parse(Video, response)
+        video = self._parse(Video, response)
         return self.job(video.id, video=video)
 
     async def edit(self, video_id: str | None = None, *, prompt: str,
@@ -239,7 +239,7 @@ class Videos(Resource):
         self._check_prompt(prompt)
         response = await self._post_with_video("/videos/edits", video_id, video_file,
                                                {"prompt": prompt}, options)
-        video = parse(Video, response)
+        video = self._parse(Video, response)
         return self.job(video.id, video=video)
 
     async def extend(self, video_id: str | None = None, *, prompt: str, seconds: int | str,
@@ -260,7 +260,7 @@ class Videos(Resource):
                                  f"{', '.join(str(s) for s in sorted(allowed))}")
         response = await self._post_with_video("/videos/extensions", video_id, video_file,
                                                {"prompt": prompt, "seconds": str(length)}, options)
-        video = parse(Video, response)
+        video = self._parse(Video, response)
         return self.job(video.id, video=video)
 
     async def create_character(self, video_file: FileInput, *, name: str,
@@ -271,7 +271,7 @@ class Videos(Resource):
         upload = await read_upload(video_file, default_name="character")
         response = await self._post("/videos/characters", {"name": name}, options,
                                     files={"video": upload})
-        return parse(VideoCharacter, response)
+        return self._parse(VideoCharacter, response)
 
     async def retrieve_character(self, character_id: str,
                                  **options: Unpack[RequestOptions]) -> VideoCharacter:
@@ -279,7 +279,7 @@ class Videos(Resource):
         response = await self._pipeline.request(
             "GET", f"/videos/characters/{path_segment(character_id, 'character_id')}",
             options=options)
-        return parse(VideoCharacter, response)
+        return self._parse(VideoCharacter, response)
 
     def _check_prompt(self, prompt: str) -> None:
         if not isinstance(prompt, str):
