@@ -1,18 +1,12 @@
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncIterator, Iterator
-from types import SimpleNamespace
-from typing import Any
 
-import aioresponses.core as aioresponses_core
 import pytest
-from aiohttp import ClientResponse
-from aioresponses import aioresponses
 
 from foundry_video import ApiKeyAuth, ManualClock, VideoClient
 
-from .fakes import FakeService
+from .fakes import FakeService, MockService
 
 SECRET = "sk-test-SECRET-0123456789abcdef"
 AZURE = "https://res.openai.azure.com"
@@ -24,25 +18,19 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
-class _CompatResponse(ClientResponse):
-    """aioresponses 0.7.9 predates aiohttp 3.14's required ``stream_writer`` argument."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
-        super().__init__(*args, **kwargs)
+@pytest.fixture
+def mock_service(clock: ManualClock) -> Iterator[MockService]:
+    """A scripted API behind MockTransport (see :class:`MockService`); fails the test if a
+    request matched no route."""
+    service = MockService(AZURE, SECRET, clock)
+    yield service
+    assert not service.unmatched, f"requests no route answered: {service.unmatched}"
 
 
 @pytest.fixture
-def mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[aioresponses]:
-    if "stream_writer" in inspect.signature(ClientResponse.__init__).parameters:
-        monkeypatch.setattr(aioresponses_core, "ClientResponse", _CompatResponse)
-    with aioresponses() as m:
-        yield m
-
-
-@pytest.fixture
-async def client(clock: ManualClock) -> AsyncIterator[VideoClient]:
-    async with VideoClient(AZURE, auth=ApiKeyAuth(SECRET), clock=clock) as c:
+async def client(mock_service: MockService) -> AsyncIterator[VideoClient]:
+    """A client for ``mock_service`` (ManualClock: retries and polls do not sleep)."""
+    async with mock_service.client() as c:
         yield c
 
 

@@ -1,15 +1,27 @@
-"""A scriptable HTTP service on 127.0.0.1 for SDK tests that need real sockets."""
+"""Fakes of the service for SDK tests.
+
+* :class:`MockService`: a scripted API behind :class:`~foundry_video.testing.MockTransport`
+  (no sockets): the default for tests of SDK behaviour;
+* :class:`FakeService`: a scriptable HTTP server on 127.0.0.1, for tests where real sockets
+  matter (redirects across origins, what aiohttp puts on the wire);
+* :class:`ThreadedEmulator`: the emulator on its own loop, for code that calls ``asyncio.run``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from aiohttp import web
+
+from foundry_video import ApiKeyAuth, ManualClock, Request, Response, VideoClient
+from foundry_video.testing import MockTransport
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -22,6 +34,105 @@ class Recorded:
     headers: dict[str, str]
     body: bytes
     content_type: str
+
+
+NO_QUERY: Mapping[str, str] = MappingProxyType({})
+Answer = Response | Callable[[Request], "Response | Awaitable[Response]"] | BaseException
+"""What a :class:`MockService` route answers: a response, a function of the request, or an
+exception to raise (a network failure)."""
+
+
+@dataclass
+class _Route:
+    answers: list[Answer]
+    served: int = 0
+
+
+class MockService:
+    """A scripted API behind a :class:`MockTransport`: every request runs through the client's
+    real pipeline (auth, redirects, retries, error mapping) and is recorded.
+
+    ``route(method, path, *answers, query={})`` scripts one operation. ``path`` is relative
+    to the API root (``/openai/v1``) and compared with the raw, still percent-encoded request
+    path; the request's query must equal ``query`` exactly (by default: no query at all;
+    ``query=None`` accepts any). The answers
+    are given in turn, the last one repeating. A :class:`Response` can be served once (its body
+    is a stream read once); to answer repeatedly, pass a function of the :class:`Request`
+    (sync or async). Registering a route again replaces it.
+
+    A request that matches no route, or asks a used-up ``Response`` again, raises
+    ``AssertionError`` out of the call (the SDK maps network errors only, never this) and is
+    kept in :attr:`unmatched`, which the ``mock_service`` fixture checks at teardown.
+    """
+
+    def __init__(self, endpoint: str, key: str, clock: ManualClock,
+                 prefix: str = "/openai/v1") -> None:
+        self.endpoint = endpoint
+        self.key = key
+        self.clock = clock
+        self.prefix = prefix
+        self.transport = MockTransport(self._handle)
+        self.unmatched: list[Request] = []
+        self._routes: dict[tuple[str, str, frozenset[tuple[str, str]] | None], _Route] = {}
+
+    def route(self, method: str, path: str, *answers: Answer,
+              query: Mapping[str, str] | None = NO_QUERY) -> None:
+        """Answer ``method path`` with exactly ``query`` (``None``: any) with ``answers``."""
+        if not answers:
+            raise ValueError("a route needs at least one answer")
+        key = (method.upper(), self.prefix + path,
+               None if query is None else frozenset(query.items()))
+        self._routes[key] = _Route(list(answers))
+
+    def client(self, endpoint: str | None = None, **options: Any) -> VideoClient:
+        """A client whose requests this service answers (the test's key and clock)."""
+        options.setdefault("auth", ApiKeyAuth(self.key))
+        options.setdefault("clock", self.clock)
+        return VideoClient(endpoint or self.endpoint, transport=self.transport, **options)
+
+    @property
+    def requests(self) -> list[Request]:
+        """Every request received, in order (retries and redirect hops included)."""
+        return self.transport.requests
+
+    def calls(self, method: str, path: str) -> list[Request]:
+        """The requests received for ``method path`` (any query), in order."""
+        return [r for r in self.requests
+                if r.method == method.upper() and r.url.raw_path == self.prefix + path]
+
+    def last(self, method: str, path: str) -> Request:
+        """The last request received for ``method path``."""
+        calls = self.calls(method, path)
+        assert calls, f"no {method} {path} was sent"
+        return calls[-1]
+
+    async def _handle(self, request: Request) -> Response:
+        query = frozenset(request.url.query.items())
+        route = (self._routes.get((request.method, request.url.raw_path, query))
+                 or self._routes.get((request.method, request.url.raw_path, None)))
+        if route is None:
+            self.unmatched.append(request)
+            raise AssertionError(f"MockService: no route for {request.method} "
+                                 f"{request.url.raw_path_qs}")
+        index = min(route.served, len(route.answers) - 1)
+        answer = route.answers[index]
+        if isinstance(answer, Response) and route.served >= len(route.answers):
+            self.unmatched.append(request)
+            raise AssertionError(f"MockService: {request.method} {request.url.raw_path_qs} asked "
+                                 "again, but its last answer is a Response (served once); "
+                                 "answer with a function to repeat it")
+        route.served += 1
+        if isinstance(answer, BaseException):
+            raise answer
+        if isinstance(answer, Response):
+            return answer
+        outcome = answer(request)
+        return await outcome if inspect.isawaitable(outcome) else outcome
+
+
+def reply(status: int = 200, **response: Any) -> Callable[[Request], Response]:
+    """A reusable answer: a function giving a fresh ``Response(status, **response)`` each time."""
+    return lambda request: Response(status, **response)
 
 
 @dataclass
@@ -99,12 +210,16 @@ def dumps(value: Any) -> bytes:
     return json.dumps(value).encode()
 
 
-def multipart_parts(recorded: Recorded) -> dict[str, list[tuple[str | None, str, bytes]]]:
-    """Parse a recorded multipart/form-data body: name -> [(filename, content type, bytes)]."""
+def multipart_parts(content_type: str, body: bytes) -> dict[str, list[tuple[str | None, str, bytes]]]:
+    """Parse a multipart/form-data body: name -> [(filename, content type, bytes)].
+
+    ``content_type`` is the request's whole ``Content-Type`` header (boundary included).
+    """
     import email
     import email.policy
 
-    raw = (f"Content-Type: {recorded.headers['Content-Type']}\r\n\r\n").encode() + recorded.body
+    assert content_type.split(";", 1)[0].strip() == "multipart/form-data", content_type
+    raw = f"Content-Type: {content_type}\r\n\r\n".encode() + body
     message = email.message_from_bytes(raw, policy=email.policy.HTTP)
     parts: dict[str, list[tuple[str | None, str, bytes]]] = {}
     for part in message.iter_parts():  # type: ignore[attr-defined]
@@ -112,6 +227,12 @@ def multipart_parts(recorded: Recorded) -> dict[str, list[tuple[str | None, str,
         payload = part.get_payload(decode=True) or b""
         parts.setdefault(name, []).append((part.get_filename(), part.get_content_type(), payload))
     return parts
+
+
+def request_parts(request: Request) -> dict[str, list[tuple[str | None, str, bytes]]]:
+    """The multipart parts of a recorded :class:`Request` (see :func:`multipart_parts`)."""
+    assert request.content is not None, "the request has no body"
+    return multipart_parts(request.headers["Content-Type"], request.content)
 
 
 class ThreadedEmulator:

@@ -8,14 +8,10 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp import web
-from aioresponses import aioresponses
 from pydantic import ValidationError
 
 from foundry_video import (
-    ApiKeyAuth,
     BadRequestError,
     ContentExpiredError,
     ContentPolicyError,
@@ -30,17 +26,16 @@ from foundry_video import (
     JobTimeoutError,
     ManualClock,
     NotFoundError,
+    Response,
     UnknownStatusError,
     VideoClient,
     VideoGenerationJob,
 )
 
-from .conftest import AZURE, BASE, SECRET
-from .fakes import FakeService, Recorded, multipart_parts
+from .fakes import MockService, reply, request_parts
 
-JOBS = BASE + "/video/generations/jobs"
-Q = "?api-version=preview"
-PATH = "/openai/v1/video/generations/jobs"
+JOBS = "/video/generations/jobs"
+PREVIEW = {"api-version": "preview"}
 MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 300
 JPEG = b"\xff\xd8\xff\xe0" + b"\x01" * 64
 
@@ -71,76 +66,79 @@ def gen_job(job_id: str = "task_1", status: str = "queued", *, n_variants: int =
     return body
 
 
-def sent(mock: aioresponses, method: str, url: str) -> Any:
-    return mock.requests[(method, aiohttp.client.URL(url))][-1]
+def jobs_in_turn(*bodies: dict[str, Any]) -> list[Any]:
+    """Answers giving each job body in turn, the last one repeating."""
+    return [*(Response(200, json=body) for body in bodies[:-1]), reply(json=bodies[-1])]
 
 
-def serve_generations(service: FakeService, contents: dict[str, bytes]) -> None:
+def serve_generations(service: MockService, contents: dict[str, bytes]) -> None:
+    """Content of each generation: its video, and a JPEG thumbnail (``api-version`` only)."""
     for gen_id, data in contents.items():
         for variant in ("video", "thumbnail"):
             payload = data if variant == "video" else JPEG + gen_id.encode()
-
-            async def handler(request: web.Request, body: bytes = payload) -> web.StreamResponse:
-                return web.Response(body=body, content_type="application/octet-stream")
-
-            service.route("GET", f"/openai/v1/video/generations/{gen_id}/content/{variant}")(handler)
+            service.route("GET", f"/video/generations/{gen_id}/content/{variant}",
+                          reply(content=payload,
+                                headers={"Content-Type": "application/octet-stream"}),
+                          query=PREVIEW)
 
 
 # -- wire shapes ----------------------------------------------------------------------
 
 
 async def test_create_sends_json_with_int_fields_and_preview(client: VideoClient,
-                                                             mock: aioresponses) -> None:
-    mock.post(JOBS + Q, payload=gen_job())
+                                                             mock_service: MockService) -> None:
+    mock_service.route("POST", JOBS, Response(200, json=gen_job()), query=PREVIEW)
     job = await client.generation_jobs.create(prompt="A cat", model="sora", size="1280x720",
                                               seconds=8, n_variants=2)
-    call = sent(mock, "POST", JOBS + Q)
-    body = json.loads(call.kwargs["data"])
+    sent = mock_service.last("POST", JOBS)
+    body = sent.json()
     assert body == {"prompt": "A cat", "width": 1280, "height": 720, "n_seconds": 8,
                     "n_variants": 2, "model": "sora"}
+    assert isinstance(body, dict)
     assert all(type(body[k]) is int for k in ("width", "height", "n_seconds", "n_variants"))
-    assert call.kwargs["headers"]["Content-Type"] == "application/json"
-    assert [url.query.get("api-version") for (method, url) in mock.requests
-            if method == "POST"] == ["preview"]
+    assert sent.headers["Content-Type"] == "application/json"
+    assert [dict(r.url.query) for r in mock_service.requests] == [PREVIEW]
     assert isinstance(job, GenerationJob) and job.id == "task_1"
     assert job.status == "queued" and job.progress is None and job.generations == []
 
 
-async def test_create_defaults_and_width_height(client: VideoClient, mock: aioresponses) -> None:
-    mock.post(JOBS + Q, payload=gen_job(), repeat=True)
+async def test_create_defaults_and_width_height(client: VideoClient,
+                                                mock_service: MockService) -> None:
+    mock_service.route("POST", JOBS, reply(json=gen_job()), query=PREVIEW)
     await client.generation_jobs.create(prompt="A cat", model="sora")
-    assert json.loads(sent(mock, "POST", JOBS + Q).kwargs["data"]) == {
+    assert mock_service.last("POST", JOBS).json() == {
         "prompt": "A cat", "width": 480, "height": 480, "n_seconds": 5, "n_variants": 1,
         "model": "sora"}
     await client.generation_jobs.create(prompt="A cat", model="sora", width=854, height=480,
                                         seconds="3")
-    body = json.loads(sent(mock, "POST", JOBS + Q).kwargs["data"])
+    body = mock_service.last("POST", JOBS).json()
+    assert isinstance(body, dict)
     assert (body["width"], body["height"], body["n_seconds"]) == (854, 480, 3)
 
 
-async def test_preview_api_version_wins_over_client_setting(clock: ManualClock,
-                                                            mock: aioresponses) -> None:
-    mock.get(JOBS + "/task_1" + Q, payload=gen_job())
-    async with VideoClient(AZURE, auth=ApiKeyAuth(SECRET), clock=clock, api_version="v1") as c:
+async def test_preview_api_version_wins_over_client_setting(mock_service: MockService) -> None:
+    mock_service.route("GET", JOBS + "/task_1", Response(200, json=gen_job()), query=PREVIEW)
+    async with mock_service.client(api_version="v1") as c:
         got = await c.generation_jobs.retrieve("task_1")
     assert got.id == "task_1"
+    assert [dict(r.url.query) for r in mock_service.requests] == [PREVIEW]
 
 
-async def test_inpaint_items_are_sent_as_multipart(live_client: VideoClient, service: FakeService,
+async def test_inpaint_items_are_sent_as_multipart(client: VideoClient, mock_service: MockService,
                                                    tmp_path: Path) -> None:
     first, last = png(480, 480), b"\xff\xd8\xff\xe0" + b"\x00" * 32
     (tmp_path / "end.jpg").write_bytes(last)
-    service.json("POST", PATH, gen_job())
+    mock_service.route("POST", JOBS, Response(200, json=gen_job()), query=PREVIEW)
     items = [InpaintItem(frame_index=0, type="image", file_name="start.png",
                          crop_bounds=CropBounds(left_fraction=0.1, right_fraction=0.9)),
              {"frame_index": 100, "type": "image", "file_name": "end.jpg"}]
-    await live_client.generation_jobs.create(
+    await client.generation_jobs.create(
         prompt="Forest to autumn", model="sora", size="480x480", seconds=10,
         inpaint_items=items, files=[("start.png", first), tmp_path / "end.jpg"])
-    recorded = service.last("POST", PATH)
-    assert recorded.query == {"api-version": "preview"}
-    assert recorded.content_type == "multipart/form-data"
-    parts = multipart_parts(recorded)
+    recorded = mock_service.last("POST", JOBS)
+    assert dict(recorded.url.query) == {"api-version": "preview"}
+    assert recorded.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    parts = request_parts(recorded)
     scalars = {name: parts[name][0][2].decode() for name in
                ("prompt", "width", "height", "n_seconds", "n_variants", "model")}
     assert scalars == {"prompt": "Forest to autumn", "width": "480", "height": "480",
@@ -154,29 +152,30 @@ async def test_inpaint_items_are_sent_as_multipart(live_client: VideoClient, ser
     assert parts["files"] == [("start.png", "image/png", first), ("end.jpg", "image/jpeg", last)]
 
 
-async def test_image_and_video_shortcuts_build_one_item(live_client: VideoClient,
-                                                        service: FakeService,
+async def test_image_and_video_shortcuts_build_one_item(client: VideoClient,
+                                                        mock_service: MockService,
                                                         tmp_path: Path) -> None:
-    service.json("POST", PATH, gen_job())
+    mock_service.route("POST", JOBS, reply(json=gen_job()), query=PREVIEW)
     (tmp_path / "dog.png").write_bytes(png())
-    await live_client.generation_jobs.create(prompt="a dog", model="sora", image=tmp_path / "dog.png",
-                                             crop_bounds={"top_fraction": 0.25})
-    parts = multipart_parts(service.last("POST", PATH))
+    await client.generation_jobs.create(prompt="a dog", model="sora", image=tmp_path / "dog.png",
+                                        crop_bounds={"top_fraction": 0.25})
+    parts = request_parts(mock_service.last("POST", JOBS))
     item = json.loads(parts["inpaint_items"][0][2])[0]
     assert item["frame_index"] == 0 and item["type"] == "image" and item["file_name"] == "dog.png"
     assert item["crop_bounds"]["top_fraction"] == 0.25
     assert [(name, ctype) for name, ctype, _ in parts["files"]] == [("dog.png", "image/png")]
 
-    await live_client.generation_jobs.create(prompt="a dog", model="sora",
-                                             files={"clip.mp4": MP4},
-                                             inpaint_items=[{"type": "video", "file_name": "clip.mp4"}])
-    parts = multipart_parts(service.last("POST", PATH))
+    await client.generation_jobs.create(prompt="a dog", model="sora",
+                                        files={"clip.mp4": MP4},
+                                        inpaint_items=[{"type": "video", "file_name": "clip.mp4"}])
+    parts = request_parts(mock_service.last("POST", JOBS))
     assert parts["files"] == [("clip.mp4", "video/mp4", MP4)]
-    await live_client.generation_jobs.create(prompt="a dog", model="sora", video=MP4)
-    parts = multipart_parts(service.last("POST", PATH))
+    await client.generation_jobs.create(prompt="a dog", model="sora", video=MP4)
+    parts = request_parts(mock_service.last("POST", JOBS))
     assert json.loads(parts["inpaint_items"][0][2]) == [
         {"frame_index": 0, "type": "video", "file_name": "video.mp4"}]
     assert parts["files"][0][:2] == ("video.mp4", "video/mp4")
+    assert len(mock_service.requests) == 3
 
 
 IMG = png()
@@ -229,17 +228,17 @@ _TOO_MANY = {"inpaint_items": [{"file_name": f"{i}.png"} for i in range(3)],
     ],
 )
 async def test_invalid_parameters_fail_before_any_request(
-        client: VideoClient, mock: aioresponses, kwargs: dict[str, Any], match: str) -> None:
+        client: VideoClient, mock_service: MockService, kwargs: dict[str, Any],
+        match: str) -> None:
     args: dict[str, Any] = {"prompt": "a cat", "model": "sora", **kwargs}
     with pytest.raises((ValueError, TypeError, ValidationError), match=match):
         await client.generation_jobs.create(**args)
-    assert mock.requests == {}
+    assert mock_service.requests == []
 
 
-async def test_unknown_deployments_get_only_generic_checks(clock: ManualClock,
-                                                           mock: aioresponses) -> None:
-    mock.post(JOBS + Q, payload=gen_job(), repeat=True)
-    async with VideoClient(AZURE, auth=ApiKeyAuth(SECRET), clock=clock) as client:
+async def test_unknown_deployments_get_only_generic_checks(mock_service: MockService) -> None:
+    mock_service.route("POST", JOBS, reply(json=gen_job()), query=PREVIEW)
+    async with mock_service.client() as client:
         jobs = client.generation_jobs
         await jobs.create(prompt="a", model="my-sora", size="1920x1080", n_variants=2)
         for bad, match in (({"seconds": 21}, "between 1 and 20"), ({"n_variants": 6}, "between 1"),
@@ -248,15 +247,19 @@ async def test_unknown_deployments_get_only_generic_checks(clock: ManualClock,
                 await jobs.create(**{"prompt": "a", "model": "my-sora", **bad})
         with pytest.raises(TypeError):
             await jobs.create(prompt="a", model="my-sora", seconds=True)
-    async with VideoClient(AZURE, auth=ApiKeyAuth(SECRET), clock=clock, validate=False) as client:
+    async with mock_service.client(validate=False) as client:
         await client.generation_jobs.create(prompt="a", model="sora", size="640x360", seconds=30,
                                             n_variants=9)
-    assert len(mock.requests[("POST", aiohttp.client.URL(JOBS + Q))]) == 2
+    sent = mock_service.calls("POST", JOBS)
+    assert len(sent) == len(mock_service.requests) == 2
+    assert sent[1].json() == {"prompt": "a", "width": 640, "height": 360, "n_seconds": 30,
+                              "n_variants": 9, "model": "sora"}
 
 
-async def test_retrieve_parses_every_field(client: VideoClient, mock: aioresponses) -> None:
-    mock.get(JOBS + "/task_1" + Q, payload=gen_job(status="succeeded", n_variants=2,
-                                                   quality_tier="x"))
+async def test_retrieve_parses_every_field(client: VideoClient,
+                                           mock_service: MockService) -> None:
+    mock_service.route("GET", JOBS + "/task_1", Response(200, json=gen_job(
+        status="succeeded", n_variants=2, quality_tier="x")), query=PREVIEW)
     got = await client.generation_jobs.retrieve("task_1")
     assert got.known_status is GenerationJobStatus.SUCCEEDED
     assert got.created_at is not None and got.created_at.year == 2025
@@ -264,116 +267,122 @@ async def test_retrieve_parses_every_field(client: VideoClient, mock: aiorespons
     assert [g.id for g in got.generations] == ["gen_0", "gen_1"]
     assert got.generations[0].job_id == "task_1" and got.generations[0].created_at is not None
     assert got.size == "480x480" and got.model_extra == {"quality_tier": "x"}
-    mock.get(JOBS + "/task_2" + Q, payload=gen_job("task_2", generations=None, status="weird"))
+    mock_service.route("GET", JOBS + "/task_2", Response(200, json=gen_job(
+        "task_2", generations=None, status="weird")), query=PREVIEW)
     other = await client.generation_jobs.retrieve("task_2")
     assert other.generations == [] and other.known_status is None
 
 
-async def test_list_sends_comma_separated_statuses_and_paginates(client: VideoClient,
-                                                                 mock: aioresponses) -> None:
+async def test_list_sends_comma_separated_statuses_and_paginates(
+        client: VideoClient, mock_service: MockService) -> None:
     page1 = {"object": "list", "data": [gen_job("t1"), gen_job("t2")], "has_more": True,
              "first_id": "t1", "last_id": "t2"}
     page2 = {"object": "list", "data": [gen_job("t3")], "has_more": False}
-    base = JOBS + Q + "&limit=2&statuses=queued,running"
-    mock.get(base, payload=page1)
-    mock.get(base + "&after=t2", payload=page2)
+    first = {**PREVIEW, "limit": "2", "statuses": "queued,running"}
+    mock_service.route("GET", JOBS, Response(200, json=page1), query=first)
+    mock_service.route("GET", JOBS, Response(200, json=page2), query={**first, "after": "t2"})
     pager = client.generation_jobs.list(limit=2, statuses=["queued", GenerationJobStatus.RUNNING])
     assert [j.id async for j in pager] == ["t1", "t2", "t3"]
-    mock.get(JOBS + Q + "&limit=10&before=t9", payload=page2)
+    mock_service.route("GET", JOBS, Response(200, json=page2),
+                       query={**PREVIEW, "limit": "10", "before": "t9"})
     page = await client.generation_jobs.list(before="t9")
     assert [j.id for j in page.data] == ["t3"] and not page.has_more
     with pytest.raises(ValueError, match="unknown status"):
         client.generation_jobs.list(statuses="completed")
     with pytest.raises(ValueError):
         client.generation_jobs.list(limit=0)
+    assert len(mock_service.requests) == 3
 
 
-async def test_list_statuses_on_the_wire(live_client: VideoClient, service: FakeService) -> None:
-    seen: list[str] = []
-
-    @service.route("GET", PATH)
-    async def handler(request: web.Request) -> web.StreamResponse:
-        seen.append(request.query_string)
-        return web.json_response({"object": "list", "data": [], "has_more": False})
-
-    await live_client.generation_jobs.list(limit=5, statuses=["succeeded", "failed"])
-    assert service.last("GET", PATH).query == {"api-version": "preview", "limit": "5",
-                                               "statuses": "succeeded,failed"}
-    assert "statuses=succeeded,failed" in seen[0]
+async def test_list_statuses_on_the_wire(client: VideoClient, mock_service: MockService) -> None:
+    mock_service.route("GET", JOBS, Response(200, json={"object": "list", "data": [],
+                                                        "has_more": False}), query=None)
+    await client.generation_jobs.list(limit=5, statuses=["succeeded", "failed"])
+    sent = mock_service.last("GET", JOBS)
+    assert dict(sent.url.query) == {"api-version": "preview", "limit": "5",
+                                    "statuses": "succeeded,failed"}
+    # One parameter with literal commas (not repeated, not %2C): what the service parses.
+    assert "statuses=succeeded,failed" in sent.url.raw_query_string
 
 
-async def test_delete_returns_none_on_204(live_client: VideoClient, service: FakeService) -> None:
-    @service.route("DELETE", PATH + "/task_1")
-    async def handler(request: web.Request) -> web.StreamResponse:
-        return web.Response(status=204)
-
-    await live_client.generation_jobs.delete("task_1")
-    assert service.last("DELETE", PATH + "/task_1").query == {"api-version": "preview"}
+async def test_delete_returns_none_on_204(client: VideoClient, mock_service: MockService) -> None:
+    mock_service.route("DELETE", JOBS + "/task_1", Response(204), query=PREVIEW)
+    await client.generation_jobs.delete("task_1")
+    assert dict(mock_service.last("DELETE", JOBS + "/task_1").url.query) == PREVIEW
 
 
-async def test_generation_retrieve_and_download(live_client: VideoClient, service: FakeService,
+async def test_generation_retrieve_and_download(client: VideoClient, mock_service: MockService,
                                                 tmp_path: Path) -> None:
-    service.json("GET", "/openai/v1/video/generations/gen_0",
-                 gen_job(status="succeeded")["generations"][0])
-    generation = await live_client.generation_jobs.retrieve_generation("gen_0")
+    mock_service.route("GET", "/video/generations/gen_0", Response(
+        200, json=gen_job(status="succeeded")["generations"][0]), query=PREVIEW)
+    generation = await client.generation_jobs.retrieve_generation("gen_0")
     assert generation.id == "gen_0" and generation.n_seconds == 5
-    serve_generations(service, {"gen_0": MP4})
-    jobs = live_client.generation_jobs
+    video_path = "/video/generations/gen_0/content/video"
+    serve_generations(mock_service, {"gen_0": MP4})
+    mock_service.route("GET", video_path, Response(
+        200, content=MP4, headers={"Content-Type": "application/octet-stream"}),
+        query={**PREVIEW, "quality": "low"})
+    jobs = client.generation_jobs
     out = await jobs.download("gen_0", tmp_path / "v.mp4", quality="low")
     assert out.read_bytes() == MP4
-    video_path = "/openai/v1/video/generations/gen_0/content/video"
-    assert service.last("GET", video_path).query == {"api-version": "preview", "quality": "low"}
+    assert dict(mock_service.last("GET", video_path).url.query) == {"api-version": "preview",
+                                                                    "quality": "low"}
     thumb = await jobs.download("gen_0", tmp_path / "t.jpg", variant="thumbnail")
     assert thumb.read_bytes().startswith(b"\xff\xd8")
-    thumb_path = "/openai/v1/video/generations/gen_0/content/thumbnail"
-    assert service.last("GET", thumb_path).query == {"api-version": "preview"}
+    thumb_path = "/video/generations/gen_0/content/thumbnail"
+    assert dict(mock_service.last("GET", thumb_path).url.query) == PREVIEW
+    sent = len(mock_service.requests)
     with pytest.raises(ValueError, match="only to variant='video'"):
         await jobs.download("gen_0", tmp_path / "x", variant="thumbnail", quality="high")
     with pytest.raises(ValueError, match="variant"):
         await jobs.download("gen_0", tmp_path / "x", variant="spritesheet")
+    assert len(mock_service.requests) == sent == 3
 
 
 @pytest.mark.parametrize("wrapped", [False, True])
-async def test_bare_and_wrapped_error_bodies(client: VideoClient, mock: aioresponses,
+async def test_bare_and_wrapped_error_bodies(client: VideoClient, mock_service: MockService,
                                              wrapped: bool) -> None:
     error = {"code": "invalid_dimensions", "message": "Unsupported width/height", "param": "width",
              "type": "invalid_request_error"}
-    mock.post(JOBS + Q, status=400, payload={"error": error} if wrapped else error,
-              headers={"apim-request-id": "req-1"})
+    mock_service.route("POST", JOBS, Response(400, json={"error": error} if wrapped else error,
+                                              headers={"apim-request-id": "req-1"}),
+                       query=PREVIEW)
     with pytest.raises(BadRequestError) as info:
         await client.generation_jobs.create(prompt="a", model="sora")
     err = info.value
     assert (err.code, err.message, err.param, err.request_id) == (
         "invalid_dimensions", "Unsupported width/height", "width", "req-1")
     assert not isinstance(err, ContentPolicyError)
+    assert len(mock_service.requests) == 1
 
 
 async def test_bare_moderation_error_is_a_content_policy_error(client: VideoClient,
-                                                              mock: aioresponses) -> None:
-    mock.post(JOBS + Q, status=400, payload={
+                                                              mock_service: MockService) -> None:
+    mock_service.route("POST", JOBS, Response(400, json={
         "code": "content_policy_violation", "message": "blocked",
         "inner_error": {"code": "ResponsibleAIPolicyViolation", "revised_prompt": "x",
-                        "error_details": {"violence": {"filtered": True}}}})
+                        "error_details": {"violence": {"filtered": True}}}}), query=PREVIEW)
     with pytest.raises(ContentPolicyError) as info:
         await client.generation_jobs.create(prompt="a", model="sora")
     assert info.value.categories == {"violence": {"filtered": True}}
-    mock.get(JOBS + "/nope" + Q, status=404, payload={"code": "NotFound", "message": "no job"})
+    mock_service.route("GET", JOBS + "/nope", Response(404, json={
+        "code": "NotFound", "message": "no job"}), query=PREVIEW)
     with pytest.raises(NotFoundError, match="no job"):
         await client.generation_jobs.retrieve("nope")
 
 
-# -- the job lifecycle against a real socket -----------------------------------------
+# -- the job lifecycle ------------------------------------------------------------------
 
 
-async def test_create_poll_and_download_generation_zero(live_client: VideoClient,
-                                                        service: FakeService,
+async def test_create_poll_and_download_generation_zero(client: VideoClient,
+                                                        mock_service: MockService,
                                                         tmp_path: Path) -> None:
-    service.json("POST", PATH, gen_job())
-    service.json("GET", PATH + "/task_1", [gen_job(status=s) for s in
-                                           ("preprocessing", "running", "processing",
-                                            "succeeded")])
-    serve_generations(service, {"gen_0": MP4})
-    job = await live_client.generation_jobs.create(prompt="A cat playing piano", model="sora")
+    mock_service.route("POST", JOBS, Response(200, json=gen_job()), query=PREVIEW)
+    mock_service.route("GET", JOBS + "/task_1", *jobs_in_turn(*(
+        gen_job(status=s) for s in ("preprocessing", "running", "processing", "succeeded"))),
+        query=PREVIEW)
+    serve_generations(mock_service, {"gen_0": MP4})
+    job = await client.generation_jobs.create(prompt="A cat playing piano", model="sora")
     events: list[Any] = []
     out = await job.result(tmp_path / "cat.mp4", on_progress=events.append)
     assert out.read_bytes() == MP4 and sorted(p.name for p in tmp_path.iterdir()) == ["cat.mp4"]
@@ -382,18 +391,19 @@ async def test_create_poll_and_download_generation_zero(live_client: VideoClient
         ("JobProgress", "processing"), ("JobCompleted", None)]
     assert isinstance(events[-1], DownloadSaved)
     assert job.status == "succeeded" and job.done and [g.id for g in job.generations] == ["gen_0"]
-    assert all(r.query.get("api-version") == "preview" for r in service.requests)
-    assert [r.path for r in service.requests].count(PATH + "/task_1") == 4
+    assert all(r.url.query.get("api-version") == "preview" for r in mock_service.requests)
+    assert len(mock_service.calls("GET", JOBS + "/task_1")) == 4
 
 
-async def test_result_all_downloads_every_generation(live_client: VideoClient,
-                                                     service: FakeService,
+async def test_result_all_downloads_every_generation(client: VideoClient,
+                                                     mock_service: MockService,
                                                      tmp_path: Path) -> None:
-    service.json("GET", PATH + "/task_1", [gen_job(status="running", n_variants=2),
-                                           gen_job(status="succeeded", n_variants=2)])
+    mock_service.route("GET", JOBS + "/task_1", *jobs_in_turn(
+        gen_job(status="running", n_variants=2), gen_job(status="succeeded", n_variants=2)),
+        query=PREVIEW)
     second = MP4[::-1] + b"ftyp"
-    serve_generations(service, {"gen_0": MP4, "gen_1": second})
-    job = live_client.generation_jobs.job("task_1")
+    serve_generations(mock_service, {"gen_0": MP4, "gen_1": second})
+    job = client.generation_jobs.job("task_1")
     events: list[Any] = []
     paths = await job.result_all(tmp_path / "out", on_progress=events.append)
     assert paths == [tmp_path / "out" / "task_1_1.mp4", tmp_path / "out" / "task_1_2.mp4"]
@@ -407,12 +417,13 @@ async def test_result_all_downloads_every_generation(live_client: VideoClient,
         "cat_1.jpg", "cat_2.jpg", "task_1_1.mp4", "task_1_2.mp4"]
 
 
-async def test_failed_job_carries_failure_reason(live_client: VideoClient, service: FakeService,
+async def test_failed_job_carries_failure_reason(client: VideoClient, mock_service: MockService,
                                                  tmp_path: Path) -> None:
-    service.json("GET", PATH + "/task_1", [gen_job(status="running"),
-                                           gen_job(status="failed", failure_reason="input_moderation")])
+    mock_service.route("GET", JOBS + "/task_1", *jobs_in_turn(
+        gen_job(status="running"), gen_job(status="failed", failure_reason="input_moderation")),
+        query=PREVIEW)
     with pytest.raises(JobFailedError) as info:
-        await live_client.generation_jobs.job("task_1").result(tmp_path / "o.mp4")
+        await client.generation_jobs.job("task_1").result(tmp_path / "o.mp4")
     err = info.value
     assert (err.job_id, err.code, err.status) == ("task_1", "input_moderation", "failed")
     assert err.is_content_policy and "moderation" in str(err)
@@ -420,77 +431,80 @@ async def test_failed_job_carries_failure_reason(live_client: VideoClient, servi
     assert list(tmp_path.iterdir()) == []
 
 
-async def test_cancelled_job_raises_job_failed(live_client: VideoClient,
-                                               service: FakeService) -> None:
-    service.json("GET", PATH + "/task_1", gen_job(status="cancelled"))
+async def test_cancelled_job_raises_job_failed(client: VideoClient,
+                                               mock_service: MockService) -> None:
+    mock_service.route("GET", JOBS + "/task_1", reply(json=gen_job(status="cancelled")),
+                       query=PREVIEW)
     with pytest.raises(JobFailedError) as info:
-        await live_client.generation_jobs.job("task_1")
+        await client.generation_jobs.job("task_1")
     assert info.value.status == "cancelled" and info.value.code is None
     assert "cancelled" in str(info.value)
 
 
 async def test_succeeded_without_generations_is_a_download_error(
-        live_client: VideoClient, service: FakeService, tmp_path: Path) -> None:
-    service.json("GET", PATH + "/task_1", gen_job(status="succeeded", generations=[]))
-    job = live_client.generation_jobs.job("task_1")
+        client: VideoClient, mock_service: MockService, tmp_path: Path) -> None:
+    mock_service.route("GET", JOBS + "/task_1",
+                       reply(json=gen_job(status="succeeded", generations=[])), query=PREVIEW)
+    job = client.generation_jobs.job("task_1")
     assert (await job).status == "succeeded"
     with pytest.raises(DownloadError, match="succeeded but has no generations") as info:
         await job.result(tmp_path / "o.mp4")
     assert info.value.job_id == "task_1"
     with pytest.raises(DownloadError, match="no generations"):
         await job.result_all(tmp_path)
-    service.json("GET", PATH + "/task_2", gen_job("task_2", status="succeeded"))
+    mock_service.route("GET", JOBS + "/task_2",
+                       reply(json=gen_job("task_2", status="succeeded")), query=PREVIEW)
     with pytest.raises(DownloadError, match="index 1 is out of range"):
-        await live_client.generation_jobs.job("task_2").result(tmp_path / "o.mp4", index=1)
+        await client.generation_jobs.job("task_2").result(tmp_path / "o.mp4", index=1)
     assert list(tmp_path.iterdir()) == []
-    assert not any("/content/" in r.path for r in service.requests)
+    assert not any("/content/" in r.url.path for r in mock_service.requests)
 
 
-async def test_expired_and_unknown_status(live_client: VideoClient, service: FakeService,
+async def test_expired_and_unknown_status(client: VideoClient, mock_service: MockService,
                                           clock: ManualClock, tmp_path: Path) -> None:
-    service.json("GET", PATH + "/task_1",
-                 gen_job(status="succeeded", expires_at=int(clock.time()) - 3600))
+    mock_service.route("GET", JOBS + "/task_1", reply(json=gen_job(
+        status="succeeded", expires_at=int(clock.time()) - 3600)), query=PREVIEW)
     with pytest.raises(ContentExpiredError):
-        await live_client.generation_jobs.job("task_1").result(tmp_path / "o.mp4")
-    service.json("GET", PATH + "/task_2", gen_job("task_2", status="paused"))
+        await client.generation_jobs.job("task_1").result(tmp_path / "o.mp4")
+    mock_service.route("GET", JOBS + "/task_2", reply(json=gen_job("task_2", status="paused")),
+                       query=PREVIEW)
     with pytest.raises(UnknownStatusError) as info:
-        await live_client.generation_jobs.job("task_2")
+        await client.generation_jobs.job("task_2")
     assert info.value.status == "paused"
+    assert not any("/content/" in r.url.path for r in mock_service.requests)
 
 
-async def test_reattach_by_id_and_timeout(live_client: VideoClient, service: FakeService,
+async def test_reattach_by_id_and_timeout(client: VideoClient, mock_service: MockService,
                                           clock: ManualClock, tmp_path: Path) -> None:
-    service.json("GET", PATH + "/task_1", [gen_job(status="queued"), gen_job(status="succeeded")])
-    job = live_client.generation_jobs.job("task_1")
+    mock_service.route("GET", JOBS + "/task_1", *jobs_in_turn(
+        gen_job(status="queued"), gen_job(status="succeeded")), query=PREVIEW)
+    job = client.generation_jobs.job("task_1")
     assert job.status is None and job.latest is None and job.generations == []
     done = await job
     assert isinstance(done, VideoGenerationJob) and done.status == "succeeded"
-    assert all(s > 0 for s in clock.sleeps)
-    service.json("GET", PATH + "/task_3", gen_job("task_3", status="running"))
+    assert clock.sleeps and all(s > 0 for s in clock.sleeps)
+    mock_service.route("GET", JOBS + "/task_3", reply(json=gen_job("task_3", status="running")),
+                       query=PREVIEW)
     with pytest.raises(JobTimeoutError) as info:
-        await live_client.generation_jobs.job("task_3").result_all(tmp_path, timeout=60)
+        await client.generation_jobs.job("task_3").result_all(tmp_path, timeout=60)
     assert info.value.job_id == "task_3" and info.value.timeout == 60
     with pytest.raises(ValueError):
-        live_client.generation_jobs.job("")
+        client.generation_jobs.job("")
 
 
-async def test_cancel_remote_deletes_with_preview(live_client: VideoClient,
-                                                  service: FakeService) -> None:
+async def test_cancel_remote_deletes_with_preview(client: VideoClient,
+                                                  mock_service: MockService,
+                                                  clock: ManualClock) -> None:
     import anyio
 
-    service.json("GET", PATH + "/task_1", gen_job(status="running"))
-
-    @service.route("DELETE", PATH + "/task_1")
-    async def handler(request: web.Request) -> web.StreamResponse:
-        return web.Response(status=204)
-
-    clock = live_client.clock
-    assert isinstance(clock, ManualClock)
+    mock_service.route("GET", JOBS + "/task_1", reply(json=gen_job(status="running")),
+                       query=PREVIEW)
+    mock_service.route("DELETE", JOBS + "/task_1", Response(204), query=PREVIEW)
     clock.auto_advance = False
     with anyio.move_on_after(0.2):
-        await live_client.generation_jobs.job("task_1").wait(cancel_remote=True)
-    deletes: list[Recorded] = [r for r in service.requests if r.method == "DELETE"]
-    assert len(deletes) == 1 and deletes[0].query == {"api-version": "preview"}
+        await client.generation_jobs.job("task_1").wait(cancel_remote=True)
+    deletes = mock_service.calls("DELETE", JOBS + "/task_1")
+    assert len(deletes) == 1 and dict(deletes[0].url.query) == PREVIEW
 
 
 def test_public_names_are_exported() -> None:

@@ -1,12 +1,14 @@
+"""Error mapping and retries of API calls, whatever the transport (MockTransport here).
+
+How aiohttp's own failures map to typed errors is in test_aiohttp_transport.py.
+"""
+
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
-import aiohttp
 import pytest
-from aioresponses import aioresponses
 
 from foundry_video import (
     APIConnectionError,
@@ -20,15 +22,16 @@ from foundry_video import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    Response,
     UnexpectedResponseError,
     VideoClient,
 )
 
-from .conftest import BASE, SECRET
-from .fakes import video
+from .conftest import SECRET
+from .fakes import MockService, reply, video
 
-GET_URL = BASE + "/videos/video_1"
-CREATE_URL = BASE + "/videos"
+GET = "/videos/video_1"
+CREATE = "/videos"
 
 
 @pytest.mark.parametrize(
@@ -37,12 +40,12 @@ CREATE_URL = BASE + "/videos"
      (404, NotFoundError), (409, ConflictError), (429, RateLimitError),
      (500, InternalServerError), (503, InternalServerError), (418, APIStatusError)],
 )
-async def test_each_status_maps_to_its_exception(client: VideoClient, mock: aioresponses,
+async def test_each_status_maps_to_its_exception(client: VideoClient, mock_service: MockService,
                                                  status: int, cls: type[APIStatusError]) -> None:
     body = {"error": {"message": "nope", "type": "invalid_request_error", "param": "size",
                       "code": "bad_thing"}}
-    mock.get(GET_URL, status=status, payload=body, headers={"apim-request-id": "apim-42"},
-             repeat=True)
+    mock_service.route("GET", GET, reply(status, json=body,
+                                         headers={"apim-request-id": "apim-42"}))
     with pytest.raises(cls) as info:
         await client.videos.retrieve("video_1")
     err = info.value
@@ -54,13 +57,13 @@ async def test_each_status_maps_to_its_exception(client: VideoClient, mock: aior
 
 
 async def test_content_filter_becomes_content_policy_error(client: VideoClient,
-                                                           mock: aioresponses) -> None:
+                                                           mock_service: MockService) -> None:
     body = {"error": {"message": "The response was filtered", "type": None, "param": "prompt",
                       "code": "content_filter", "status": 400,
                       "innererror": {"code": "ResponsibleAIPolicyViolation",
                                      "content_filter_result": {
                                          "violence": {"filtered": True, "severity": "high"}}}}}
-    mock.post(CREATE_URL, status=400, payload=body, headers={"x-request-id": "rid-1"})
+    mock_service.route("POST", CREATE, Response(400, json=body, headers={"x-request-id": "rid-1"}))
     with pytest.raises(ContentPolicyError) as info:
         await client.videos.create(prompt="something violent")
     assert isinstance(info.value, BadRequestError)
@@ -69,163 +72,145 @@ async def test_content_filter_becomes_content_policy_error(client: VideoClient,
 
 
 async def test_sora1_bare_error_body_with_inner_error(client: VideoClient,
-                                                      mock: aioresponses) -> None:
+                                                      mock_service: MockService) -> None:
     body = {"code": "moderation", "message": "blocked", "inner_error": {
         "code": "ResponsibleAIPolicyViolation", "error_details": {"sexual": {"filtered": True}}}}
-    mock.get(GET_URL, status=400, payload=body)
+    mock_service.route("GET", GET, Response(400, json=body))
     with pytest.raises(ContentPolicyError) as info:
         await client.videos.retrieve("video_1")
     assert info.value.categories == {"sexual": {"filtered": True}}
 
 
 async def test_html_error_page_gives_a_clean_message(client: VideoClient,
-                                                     mock: aioresponses) -> None:
-    mock.get(GET_URL, status=502, body="<html><body>Bad gateway</body></html>",
-             content_type="text/html", repeat=True)
+                                                     mock_service: MockService) -> None:
+    mock_service.route("GET", GET, reply(502, text="<html><body>Bad gateway</body></html>",
+                                         headers={"Content-Type": "text/html"}))
     with pytest.raises(InternalServerError) as info:
         await client.videos.retrieve("video_1")
     assert "<html>" not in str(info.value)
 
 
 async def test_invalid_json_on_success_is_unexpected_response(client: VideoClient,
-                                                              mock: aioresponses) -> None:
-    mock.get(GET_URL, status=200, body="not json", content_type="text/plain")
+                                                              mock_service: MockService) -> None:
+    mock_service.route("GET", GET, Response(200, text="not json"))
     with pytest.raises(UnexpectedResponseError):
         await client.videos.retrieve("video_1")
 
 
 async def test_wrong_shape_on_success_is_unexpected_response(client: VideoClient,
-                                                             mock: aioresponses) -> None:
-    mock.get(GET_URL, status=200, payload={"object": "video"}, headers={"x-request-id": "r9"})
+                                                             mock_service: MockService) -> None:
+    mock_service.route("GET", GET, Response(200, json={"object": "video"},
+                                            headers={"x-request-id": "r9"}))
     with pytest.raises(UnexpectedResponseError) as info:
         await client.videos.retrieve("video_1")
     assert info.value.request_id == "r9"
 
 
 async def test_retry_after_seconds_is_honoured(client: VideoClient, clock: ManualClock,
-                                               mock: aioresponses) -> None:
-    mock.get(GET_URL, status=429, payload={"error": {"message": "slow down"}},
-             headers={"Retry-After": "7"})
-    mock.get(GET_URL, payload=video())
+                                               mock_service: MockService) -> None:
+    mock_service.route("GET", GET,
+                       Response(429, json={"error": {"message": "slow down"}},
+                                headers={"Retry-After": "7"}),
+                       Response(200, json=video()))
     assert (await client.videos.retrieve("video_1")).id == "video_1"
     assert clock.sleeps == [7.0]
+    assert len(mock_service.requests) == 2
 
 
 async def test_retry_after_ms_wins_over_retry_after(client: VideoClient, clock: ManualClock,
-                                                    mock: aioresponses) -> None:
-    mock.get(GET_URL, status=503, headers={"retry-after-ms": "1500", "Retry-After": "9"})
-    mock.get(GET_URL, payload=video())
+                                                    mock_service: MockService) -> None:
+    mock_service.route("GET", GET,
+                       Response(503, headers={"retry-after-ms": "1500", "Retry-After": "9"}),
+                       Response(200, json=video()))
     await client.videos.retrieve("video_1")
     assert clock.sleeps == [1.5]
 
 
 async def test_retry_after_http_date(client: VideoClient, clock: ManualClock,
-                                     mock: aioresponses) -> None:
+                                     mock_service: MockService) -> None:
     when = datetime.now(timezone.utc) + timedelta(seconds=30)
-    mock.get(GET_URL, status=429, headers={"Retry-After": format_datetime(when, usegmt=True)})
-    mock.get(GET_URL, payload=video())
+    mock_service.route("GET", GET,
+                       Response(429, headers={"Retry-After": format_datetime(when, usegmt=True)}),
+                       Response(200, json=video()))
     await client.videos.retrieve("video_1")
     assert len(clock.sleeps) == 1 and 25 <= clock.sleeps[0] <= 31
 
 
 async def test_backoff_is_exponential_with_full_jitter_and_bounded(
-        client: VideoClient, clock: ManualClock, mock: aioresponses) -> None:
-    mock.get(GET_URL, status=500, repeat=True)
+        client: VideoClient, clock: ManualClock, mock_service: MockService) -> None:
+    mock_service.route("GET", GET, reply(500))
     with pytest.raises(InternalServerError):
         await client.videos.retrieve("video_1")
     assert len(clock.sleeps) == 2  # max_retries=2
     assert 0 <= clock.sleeps[0] <= 0.5 and 0 <= clock.sleeps[1] <= 1.0
+    assert len(mock_service.requests) == 3
 
 
 async def test_a_too_long_retry_after_is_not_waited_for(client: VideoClient, clock: ManualClock,
-                                                        mock: aioresponses) -> None:
-    mock.get(GET_URL, status=429, headers={"Retry-After": "3600"})
+                                                        mock_service: MockService) -> None:
+    mock_service.route("GET", GET, Response(429, headers={"Retry-After": "3600"}))
     with pytest.raises(RateLimitError) as info:
         await client.videos.retrieve("video_1")
     assert clock.sleeps == []
     assert info.value.retry_after == 3600
+    assert len(mock_service.requests) == 1
 
 
-async def test_x_should_retry_false_stops_retries(client: VideoClient, mock: aioresponses) -> None:
-    mock.get(GET_URL, status=503, headers={"x-should-retry": "false"})
+async def test_x_should_retry_false_stops_retries(client: VideoClient,
+                                                  mock_service: MockService) -> None:
+    mock_service.route("GET", GET, reply(503, headers={"x-should-retry": "false"}))
     with pytest.raises(InternalServerError):
         await client.videos.retrieve("video_1")
-    assert len(mock.requests[("GET", aiohttp.client.URL(GET_URL))]) == 1
+    assert len(mock_service.calls("GET", GET)) == 1
 
 
-async def test_create_is_not_retried_on_500(client: VideoClient, mock: aioresponses) -> None:
-    mock.post(CREATE_URL, status=500, repeat=True)
+async def test_create_is_not_retried_on_500(client: VideoClient,
+                                            mock_service: MockService) -> None:
+    mock_service.route("POST", CREATE, reply(500))
     with pytest.raises(InternalServerError):
         await client.videos.create(prompt="a cat")
-    assert len(mock.requests[("POST", aiohttp.client.URL(CREATE_URL))]) == 1
+    assert len(mock_service.calls("POST", CREATE)) == 1
 
 
 async def test_create_is_retried_on_429(client: VideoClient, clock: ManualClock,
-                                        mock: aioresponses) -> None:
-    mock.post(CREATE_URL, status=429, headers={"Retry-After": "2"})
-    mock.post(CREATE_URL, payload=video())
+                                        mock_service: MockService) -> None:
+    mock_service.route("POST", CREATE, Response(429, headers={"Retry-After": "2"}),
+                       Response(200, json=video()))
     job = await client.videos.create(prompt="a cat")
     assert job.id == "video_1" and clock.sleeps == [2.0]
+    assert len(mock_service.calls("POST", CREATE)) == 2
 
 
-async def test_create_is_retried_when_connection_is_refused(
-        client: VideoClient, mock: aioresponses) -> None:
-    refused = aiohttp.ClientConnectorError(
-        aiohttp.client_reqrep.ConnectionKey("res", 443, True, True, None, None, None),
-        OSError(111, "Connection refused"))
-    mock.post(CREATE_URL, exception=refused)
-    mock.post(CREATE_URL, payload=video())
-    assert (await client.videos.create(prompt="a cat")).id == "video_1"
-
-
-async def test_create_is_not_retried_after_a_dropped_connection(
-        client: VideoClient, mock: aioresponses) -> None:
-    # The request may have reached the service: re-sending could start a second job.
-    mock.post(CREATE_URL, exception=aiohttp.ServerDisconnectedError())
-    mock.post(CREATE_URL, payload=video())
-    with pytest.raises(APIConnectionError):
-        await client.videos.create(prompt="a cat")
-
-
-async def test_get_is_retried_after_a_dropped_connection(client: VideoClient,
-                                                         mock: aioresponses) -> None:
-    mock.get(GET_URL, exception=aiohttp.ServerDisconnectedError())
-    mock.get(GET_URL, payload=video())
-    assert (await client.videos.retrieve("video_1")).id == "video_1"
-
-
-async def test_connection_error_message_has_no_secret(clock: ManualClock,
-                                                      mock: aioresponses) -> None:
-    from foundry_video import ApiKeyAuth
-
-    mock.get(re.compile(r".*"), exception=aiohttp.ClientOSError(f"boom {SECRET}"), repeat=True)
-    async with VideoClient("https://res.openai.azure.com", auth=ApiKeyAuth(SECRET),
-                           clock=clock) as client:
-        with pytest.raises(APIConnectionError) as info:
-            await client.videos.retrieve("video_1")
+async def test_connection_error_message_has_no_secret(client: VideoClient,
+                                                      mock_service: MockService) -> None:
+    mock_service.route("GET", GET, ConnectionResetError(f"boom {SECRET}"))
+    with pytest.raises(APIConnectionError) as info:
+        await client.videos.retrieve("video_1")
     assert SECRET not in str(info.value)
+    assert "boom <redacted>" in str(info.value)  # the cause is kept, the key is not
+    assert len(mock_service.requests) == 3  # a GET is retried after a network failure
 
 
 async def test_error_message_echoing_the_key_is_redacted(client: VideoClient,
-                                                         mock: aioresponses) -> None:
-    mock.get(GET_URL, status=400, payload={"error": {"message": f"bad key {SECRET}"}})
+                                                         mock_service: MockService) -> None:
+    mock_service.route("GET", GET, Response(400, json={"error": {"message": f"bad key {SECRET}"}}))
     with pytest.raises(BadRequestError) as info:
         await client.videos.retrieve("video_1")
     assert SECRET not in str(info.value) and SECRET not in info.value.message
 
 
 async def test_error_detail_is_typed_for_both_azure_spellings(client: VideoClient,
-                                                              mock: aioresponses) -> None:
+                                                              mock_service: MockService) -> None:
     body = {"error": {"message": "filtered", "code": "content_filter", "param": "prompt",
                       "innererror": {"code": "ResponsibleAIPolicyViolation"}}}
-    mock.get(GET_URL, status=400, payload=body)
+    mock_service.route("GET", GET, Response(400, json=body))
     with pytest.raises(ContentPolicyError) as info:
         await client.videos.retrieve("video_1")
     detail = info.value.detail
     assert detail.code == "content_filter" and detail.param == "prompt"
     assert detail.inner_error == {"code": "ResponsibleAIPolicyViolation"}
-    mock.get(GET_URL, status=404, payload={"code": 404, "message": "bare",
-                                           "inner_error": {"code": "x"}})
+    mock_service.route("GET", GET, Response(404, json={"code": 404, "message": "bare",
+                                                       "inner_error": {"code": "x"}}))
     with pytest.raises(NotFoundError) as bare:
         await client.videos.retrieve("video_1")
     assert bare.value.detail.code == "404" and bare.value.detail.inner_error == {"code": "x"}
