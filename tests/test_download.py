@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from foundry_video import DownloadError, NotFoundError, VideoClient
+from foundry_video import DownloadError, NotFoundError, OutputFileError, VideoClient
 
 from .fakes import FakeService
 
@@ -126,5 +127,9 @@ async def test_download_creates_parent_directories_and_rejects_a_directory_targe
     service.route("GET", CONTENT)(handler)
     out = await live_client.videos.download("video_1", tmp_path / "a" / "b" / "v.mp4")
     assert out.read_bytes() == b"x" * 10
-    with pytest.raises(IsADirectoryError):
+    before = len(service.requests)
+    with pytest.raises(OutputFileError) as info:
         await live_client.videos.download("video_1", tmp_path)
+    assert info.value.errno == errno.EISDIR and info.value.job_id == "video_1"
+    assert isinstance(info.value, OSError)
+    assert len(service.requests) == before  # refused before any request

@@ -665,3 +665,11 @@ async def test_response_headers_that_never_arrive_cannot_hang_a_download(
     with pytest.raises(DownloadError):
         await client.videos.download("video_1", tmp_path / "v.mp4")
     assert len(transport_of(client).requests) == 2
+
+
+async def test_mock_transport_refuses_a_response_served_twice(clock: ManualClock) -> None:
+    once = Response(200, json=video())
+    client = mock_client(lambda r: once, clock)
+    await client.videos.retrieve("v")
+    with pytest.raises(TypeError, match="fresh Response"):
+        await client.videos.retrieve("v")

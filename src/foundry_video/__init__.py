@@ -87,6 +87,9 @@ if TYPE_CHECKING:
         NotFoundError as NotFoundError,
     )
     from ._errors import (
+        OutputFileError as OutputFileError,
+    )
+    from ._errors import (
         PermissionDeniedError as PermissionDeniedError,
     )
     from ._errors import (
@@ -242,7 +245,8 @@ _EXPORTS.update(dict.fromkeys((
     "APIConnectionError", "APIStatusError", "APITimeoutError", "AuthenticationError",
     "BadRequestError", "ConflictError", "ContentExpiredError", "ContentPolicyError",
     "CredentialError", "DownloadError", "FoundryVideoError", "InternalServerError",
-    "JobFailedError", "JobTimeoutError", "NotFoundError", "PermissionDeniedError",
+    "JobFailedError", "JobTimeoutError", "NotFoundError", "OutputFileError",
+    "PermissionDeniedError",
     "RateLimitError", "RedirectError", "UnexpectedResponseError", "UnknownStatusError",
     "UnprocessableEntityError"), "._errors"))
 _EXPORTS.update(dict.fromkeys((

@@ -1,10 +1,11 @@
 """Streaming downloads that are atomic, verified and resumable.
 
-Bytes go to a hidden temporary file beside the target; when the length checks out the
-file is fsynced and renamed over the target in one step, so the target name only ever
-holds a complete file. A dropped or truncated transfer resumes with ``Range`` (or starts
-over when the server ignores it). The temporary file is removed on every failure,
-including cancellation. Memory use is one chunk, whatever the size.
+Bytes go to a hidden part file beside the target (see :mod:`._output`); when the length
+checks out the file is fsynced and renamed over the target in one step, so the target name
+only ever holds a complete file. A dropped or truncated transfer resumes with ``Range`` (or
+starts over when the server ignores it), and so does a download killed mid-way, from its
+part file, the next time the same content is downloaded. The part file is removed on every
+failure, including cancellation. Memory use is one chunk, whatever the size.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import functools
 import logging
 import os
 import re
-import tempfile
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
 from pathlib import Path
@@ -30,7 +30,9 @@ from ._errors import (
     ContentExpiredError,
     DownloadError,
     FoundryVideoError,
+    OutputFileError,
 )
+from ._output import PartFile, as_output_error, content_key, in_thread, reserve
 from ._pipeline import NETWORK_ERRORS
 from ._retry import Attempts
 from ._transports.base import Response
@@ -119,68 +121,38 @@ async def stream_to_path(
 
     When the generator finishes normally the file is in place. ``deadline`` bounds the
     whole download (``TimeoutError`` when it passes). Close the generator
-    (``contextlib.aclosing``) if you stop early: that removes the temporary file.
+    (``contextlib.aclosing``) if you stop early: that removes the part file. A local file
+    failure raises :class:`~foundry_video.OutputFileError` carrying ``job_id``.
     """
     deadline = deadline or Deadline(pipeline.clock, None)
-    # mkstemp and fsync block (each ~0.5-4 ms on a real disk): they run in a worker
-    # thread, so that many concurrent downloads do not queue behind one disk operation.
-    # Shielded: a hop cancelled mid-way would still create the file, and then leak it.
-    with anyio.CancelScope(shield=True):
-        handle, temp = await anyio.to_thread.run_sync(_open_temp, target)
-    saved = False
+    # Opening and committing block (mkstemp, fsync: ~0.5-4 ms each on a real disk): they
+    # run in worker threads, and a part file created by a thread whose caller was
+    # cancelled meanwhile is removed by in_thread's on_abandon, not leaked.
     try:
-        with handle:
-            fetch = _Fetch(pipeline, api_path, handle, params=params, deadline=deadline,
-                           job_id=job_id, headers=headers)
-            async with aclosing(fetch.run()) as steps:
-                async for step in steps:
-                    yield step
-            await anyio.to_thread.run_sync(_commit, handle, temp, target)
-        saved = True
+        part = await in_thread(functools.partial(PartFile.open, target,
+                                                 content_key(api_path, params)),
+                               on_abandon=PartFile.discard)
+    except OutputFileError:
+        raise
+    except OSError as exc:
+        raise as_output_error(exc, target, job_id) from None
+    committing = False
+    try:
+        fetch = _Fetch(pipeline, api_path, part, params=params, deadline=deadline,
+                       job_id=job_id, headers=headers)
+        async with aclosing(fetch.run()) as steps:
+            async for step in steps:
+                yield step
+        committing = True  # from here the commit thread owns the part file (success or not)
+        await in_thread(part.commit)
         logger.debug("saved %s", target)
+    except OutputFileError:
+        raise
+    except OSError as exc:
+        raise as_output_error(exc, target, job_id) from None
     finally:
-        if not saved:  # after a successful replace the temp name no longer exists
-            temp.unlink(missing_ok=True)
-
-
-def _open_temp(target: Path) -> tuple[IO[bytes], Path]:
-    """Create the hidden temporary file beside ``target`` (blocking: runs in a thread)."""
-    if target.is_dir():
-        raise IsADirectoryError(f"{target} is a directory; give a file path")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    return os.fdopen(fd, "wb"), Path(temp_name)
-
-
-def _commit(handle: IO[bytes], temp: Path, target: Path) -> None:
-    """Flush, fsync and rename the complete file over ``target`` (blocking: in a thread)."""
-    handle.flush()
-    os.fchmod(handle.fileno(), _new_file_mode())
-    os.fsync(handle.fileno())
-    handle.close()
-    os.replace(temp, target)
-    _fsync_directory(target.parent)
-
-
-@functools.cache
-def _new_file_mode() -> int:
-    """The mode ``open()`` would give a new file (mkstemp's 0600 is too strict for a video)."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def _fsync_directory(directory: Path) -> None:
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+        if not committing:
+            part.discard()  # quick (close + unlink): done here even when cancelled
 
 
 class _Incomplete(Exception):
@@ -195,18 +167,19 @@ class _Fetch:
     retry policy (its back-off and the service's hints).
     """
 
-    def __init__(self, pipeline: Pipeline, api_path: str, handle: IO[bytes], *,
+    def __init__(self, pipeline: Pipeline, api_path: str, part: PartFile, *,
                  params: Mapping[str, object] | None, deadline: Deadline, job_id: str | None,
                  headers: Mapping[str, str] | None) -> None:
         self.pipeline = pipeline
         self.api_path = api_path
-        self.handle = handle
+        self.part = part
+        self.handle = part.handle
         self.params = params
         self.deadline = deadline
         self.job_id = job_id
         self.extra_headers = dict(headers or {})
         self.attempts = Attempts(pipeline.retry.download_resumes)
-        self.received = 0
+        self.received = part.resumed
         self.total: int | None = None
         self.validator: str | None = None
         self.request_id: str | None = None
@@ -224,7 +197,15 @@ class _Fetch:
                     raise self._fail("the service returned no content to download")
                 yield Progress(self.received, self.total, self.received, False)
                 return
+            except OutputFileError:
+                raise  # the local disk: retrying the network would not help
             except APIStatusError as exc:
+                if exc.status_code == 416 and self.received and self.attempts.left:
+                    # The part file left by an interrupted download is not a prefix of this
+                    # content (longer than it): start over.
+                    logger.info("the server refused Range %d-; restarting", self.received)
+                    self._restart()
+                    continue
                 mapped = self._status_error(exc)
                 if mapped is exc:
                     raise
@@ -243,6 +224,19 @@ class _Fetch:
                 await self.pipeline.before_retry(None, self.attempts, delay, "resume", error,
                                                  what=f"download {self.api_path}",
                                                  deadline=self.deadline)
+
+    def _restart(self) -> None:
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.received = 0
+        self.total = None
+        self.validator = None
+
+    def _write(self, chunk: bytes) -> None:
+        try:
+            self.handle.write(chunk)
+        except OSError as exc:
+            raise as_output_error(exc, self.part.target, self.job_id) from None
 
     def _status_error(self, exc: APIStatusError) -> FoundryVideoError:
         if exc.status_code in (404, 410) and "expired" in (exc.code or "").lower():
@@ -281,7 +275,7 @@ class _Fetch:
                     chunk = await read(CHUNK_SIZE)
                 if not chunk:
                     break
-                self.handle.write(chunk)
+                self._write(chunk)
                 self.received += len(chunk)
                 if self.received - written_back >= WRITEBACK_EVERY:
                     written_back = _start_writeback(self.handle, written_back, self.received)
@@ -320,27 +314,14 @@ class _Fetch:
         else:
             if self.received:
                 logger.info("server ignored Range; restarting download from byte 0")
-                self.handle.seek(0)
-                self.handle.truncate()
-                self.received = 0
+                self._restart()
             self.total = length
         cap = self.pipeline.max_download_bytes
         if cap is not None and self.total is not None and self.total > cap:
             raise self._fail(f"the content is {self.total} bytes, over max_download_bytes={cap}")
-        if self.received == 0 and self.total is not None \
-                and PREALLOCATE_MIN <= self.total <= PREALLOCATE_MAX:
-            _preallocate(self.handle, self.total)
+        if self.total is not None and PREALLOCATE_MIN <= self.total <= PREALLOCATE_MAX:
+            reserve(self.handle, self.received, self.total - self.received)
         self.validator = headers.get("ETag") or headers.get("Last-Modified")
-
-
-def _preallocate(handle: IO[bytes], size: int) -> None:
-    """Reserve the file's blocks up front (one extent instead of many small allocations)."""
-    fallocate = getattr(os, "posix_fallocate", None)
-    if fallocate is not None:
-        try:
-            fallocate(handle.fileno(), 0, size)
-        except OSError:
-            pass  # unsupported here (some network filesystems): just write
 
 
 def _start_writeback(handle: IO[bytes], begin: int, end: int) -> int:

@@ -21,6 +21,7 @@ __all__ = [
     "JobFailedError",
     "JobTimeoutError",
     "NotFoundError",
+    "OutputFileError",
     "PermissionDeniedError",
     "RateLimitError",
     "RedirectError",
@@ -260,6 +261,31 @@ class DownloadError(FoundryVideoError):
         self.request_id = request_id
         text = message + (f" [request id: {request_id}]" if request_id else "")
         super().__init__(text)
+
+
+class OutputFileError(FoundryVideoError, OSError):
+    """The result could not be written to the local file: a directory in the way, no
+    permission, a read-only volume, a full disk. Checked before the job is created or
+    polled where possible; raised later (with ``job_id``, so the job can be downloaded again)
+    when the disk fails mid-download. Also an ``OSError`` (``errno`` is set)."""
+
+    def __init__(self, message: str, *, path: object = None, job_id: str | None = None,
+                 errno: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = None if path is None else str(path)
+        self.job_id = job_id
+        self.errno = errno
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # errno lives in OSError's C slot, not in __dict__: carry it explicitly.
+        return (_rebuild_output_error, (type(self), self.message, self.path, self.job_id,
+                                        self.errno))
+
+
+def _rebuild_output_error(cls: type[OutputFileError], message: str, path: str | None,
+                          job_id: str | None, errno: int | None) -> OutputFileError:
+    return cls(message, path=path, job_id=job_id, errno=errno)
 
 
 class ContentExpiredError(DownloadError):

@@ -48,6 +48,10 @@ class MockTransport:
         if not isinstance(response, Response):
             raise TypeError(f"the MockTransport handler returned {type(response).__name__}, "
                             "not a foundry_video.Response")
+        if response.request is not None:
+            # Its body was consumed by the first request it answered.
+            raise TypeError("the MockTransport handler returned a Response it already returned "
+                            "once; build a fresh Response for each request")
         response.request = request
         return response
 

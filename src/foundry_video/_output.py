@@ -1,0 +1,258 @@
+"""The local side of a download: checking the target early, the part file, the commit.
+
+* :func:`check_target` runs before anything is created or polled, so a read-only volume,
+  a missing permission, a full disk or a directory in the way fails in a second instead of
+  after a job of minutes (that was paid for).
+* :class:`PartFile` is the hidden ``.NAME.<key>.part`` file bytes go to. Its name is
+  derived from what is downloaded, and it is locked (``flock``) while written, so a
+  download killed with ``SIGKILL`` is *resumed* from its part file by the next download
+  of the same content, and part files nobody holds are cleaned up after a success.
+* Every blocking step runs in a worker thread whose outcome is handled even when the
+  awaiting task is cancelled (``task.cancel()``, ``asyncio.wait_for``, anyio scopes):
+  a file created by a thread whose caller went away is closed and removed, never leaked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import functools
+import hashlib
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TypeVar
+
+from ._errors import OutputFileError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no reuse of part files, unique names
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["PartFile", "check_target", "content_key", "in_thread"]
+
+logger = logging.getLogger("foundry_video")
+
+MIN_FREE_BYTES = 1 << 20
+"""Less free space than this on the target's volume fails the early check."""
+T = TypeVar("T")
+
+
+def content_key(api_path: str, params: Mapping[str, object] | None) -> str:
+    """A short stable name for what is downloaded (the same content gets the same part file)."""
+    text = api_path + "?" + "&".join(f"{k}={v}" for k, v in sorted((params or {}).items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def check_target(target: Path, *, job_id: str | None = None) -> Path:
+    """Raise :class:`OutputFileError` unless a file can be saved at ``target``; return it.
+
+    Checks that ``target`` is not a directory, that its nearest existing ancestor is a
+    writable directory on a writable volume, and that the volume has some free space.
+    Blocking but quick (a few ``stat`` calls): it runs before any request.
+    """
+    target = Path(target).expanduser()
+
+    def fail(message: str, code: int) -> OutputFileError:
+        return OutputFileError(message, path=target, job_id=job_id, errno=code)
+
+    if target.is_dir():
+        raise fail(f"{target} is a directory; give a file path such as {target / 'out.mp4'}",
+                   errno.EISDIR)
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise fail(f"cannot create {target.parent}: {parent} is not a directory", errno.ENOTDIR)
+    try:
+        stats = os.statvfs(parent)
+    except (AttributeError, OSError):  # no statvfs (Windows)
+        stats = None
+    if stats is not None and stats.f_flag & getattr(os, "ST_RDONLY", 1):
+        raise fail(f"cannot write {target}: {parent} is on a read-only volume", errno.EROFS)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise fail(f"cannot write {target}: no permission to write in {parent}", errno.EACCES)
+    if stats is not None and stats.f_bavail * stats.f_frsize < MIN_FREE_BYTES:
+        raise fail(f"cannot write {target}: the volume of {parent} is full", errno.ENOSPC)
+    return target
+
+
+async def in_thread(function: Callable[[], T], *,
+                    on_abandon: Callable[[T], None] | None = None) -> T:
+    """Run blocking ``function`` in a worker thread and return its result.
+
+    If the awaiting task is cancelled meanwhile, the thread still finishes; its result is
+    then handed to ``on_abandon`` (e.g. to close and remove a file it created) instead of
+    being lost. Works for asyncio's own cancellation as well as anyio's.
+    """
+    future = asyncio.get_running_loop().run_in_executor(None, function)
+    try:
+        return await asyncio.shield(future)
+    except BaseException:
+        if on_abandon is not None:
+            def settle(done: asyncio.Future[T] | Future[T]) -> None:
+                if not done.cancelled() and done.exception() is None:
+                    on_abandon(done.result())
+
+            if future.done():
+                settle(future)
+            else:
+                future.add_done_callback(settle)
+        raise
+
+
+@dataclass
+class PartFile:
+    """The hidden file a download writes to, beside its target."""
+
+    handle: IO[bytes]
+    path: Path
+    target: Path
+    resumed: int
+    """Bytes already in the file from an earlier, interrupted download of the same content."""
+    reusable: bool
+
+    @classmethod
+    def open(cls, target: Path, key: str) -> PartFile:
+        """Open (blocking) the part file for ``target``: reuse ``.NAME.<key>.part`` when no
+        other process holds it, else a fresh unique one."""
+        if target.is_dir():
+            raise IsADirectoryError(errno.EISDIR, f"{target} is a directory; give a file path")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if fcntl is not None:
+            path = target.parent / f".{target.name}.{key}.part"
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+            except OSError as exc:
+                if exc.errno != errno.ENAMETOOLONG:
+                    raise
+            else:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:  # another download of the same content is running
+                    os.close(fd)
+                else:
+                    size = os.fstat(fd).st_size
+                    handle = os.fdopen(fd, "r+b")
+                    handle.seek(size)
+                    if size:
+                        logger.info("resuming %s from %d bytes left by an interrupted download",
+                                    target, size)
+                    return cls(handle, path, target, size, True)
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        return cls(os.fdopen(fd, "r+b"), Path(name), target, 0, False)
+
+    def discard(self) -> None:
+        """Close and remove the part file (blocking; safe to call twice)."""
+        with contextlib.suppress(OSError):
+            self.handle.close()
+        self.path.unlink(missing_ok=True)
+
+    def commit(self) -> None:
+        """Flush, fsync, rename over the target, fsync the directory (blocking).
+
+        Then removes part files of the same target that no process holds any more (left
+        by a download that was killed and never resumed with the same content).
+        """
+        try:
+            self.handle.flush()
+            os.fchmod(self.handle.fileno(), _new_file_mode())
+            os.fsync(self.handle.fileno())
+            self.handle.close()  # releases the lock
+            os.replace(self.path, self.target)
+        except BaseException:
+            self.discard()
+            raise
+        _fsync_directory(self.target.parent)
+        self._sweep()
+
+    def _sweep(self) -> None:
+        if fcntl is None:
+            return
+        for stale in self.target.parent.glob(f".{_glob_escape(self.target.name)}.*.part"):
+            try:
+                fd = os.open(stale, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # in use by a running download
+            else:
+                stale.unlink(missing_ok=True)
+                logger.debug("removed the abandoned part file %s", stale)
+            finally:
+                os.close(fd)
+
+
+def _glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+@functools.cache
+def _new_file_mode() -> int:
+    """The mode ``open()`` would give a new file (a part file's 0600 is too strict for a video)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def as_output_error(exc: OSError, target: Path, job_id: str | None) -> OutputFileError:
+    """A local file failure (disk full, read-only, permission) as a typed error with the job id."""
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    return OutputFileError(f"could not save {target}: {reason}", path=target, job_id=job_id,
+                           errno=exc.errno)
+
+
+_FALLOC_FL_KEEP_SIZE = 1
+
+
+@functools.cache
+def _fallocate() -> Callable[[int, int, int, int], int] | None:
+    """libc's ``fallocate(2)`` (Linux), which Python does not expose with its flags."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        function = libc.fallocate
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong]
+    function.restype = ctypes.c_int
+    return function
+
+
+def reserve(handle: IO[bytes], offset: int, length: int) -> None:
+    """Reserve disk blocks for ``[offset, offset + length)`` without changing the file size.
+
+    One extent instead of many small allocations, and the part file's size keeps meaning
+    "bytes received", which is what a resumed download starts from (``posix_fallocate``
+    would grow the size to the full length at once). Best effort: skipped where
+    unsupported.
+    """
+    fallocate = _fallocate()
+    if fallocate is not None and length > 0:
+        fallocate(handle.fileno(), _FALLOC_FL_KEEP_SIZE, offset, length)
