@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
 
+from ._output import as_output_error, check_target
+
 if TYPE_CHECKING:
     from ._client import VideoClient
     from .models import Video
@@ -211,10 +213,8 @@ async def create_many(
         (``ValueError`` from ``create``) are per-item errors too.
     """
     videos = _videos(client)
-    directory = None if download_dir is None else Path(download_dir).expanduser()
+    directory = _output_directory(download_dir)
     name = filename or _default_name(variant)
-    if directory is not None:
-        directory.mkdir(parents=True, exist_ok=True)
 
     async def work(result: BatchResult[Mapping[str, Any]]) -> None:
         job = await videos.create(**result.item)
@@ -241,10 +241,8 @@ async def gather_results(
     The same as :func:`create_many` without the create step; ``item`` and ``job`` of each
     result are the given job.
     """
-    directory = None if download_dir is None else Path(download_dir).expanduser()
+    directory = _output_directory(download_dir)
     name = filename or _default_name(variant)
-    if directory is not None:
-        directory.mkdir(parents=True, exist_ok=True)
 
     async def work(result: BatchResult[VideoJob]) -> None:
         result.job = result.item
@@ -252,6 +250,19 @@ async def gather_results(
 
     return await _run_pool(jobs, work, concurrency=concurrency, limiter=limiter,
                            on_result=on_result)
+
+
+def _output_directory(download_dir: str | os.PathLike[str] | None) -> Path | None:
+    """Create and check ``download_dir`` before any job is created (raises OutputFileError)."""
+    if download_dir is None:
+        return None
+    directory = Path(download_dir).expanduser()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise as_output_error(exc, directory, None) from None
+    check_target(directory / "result.mp4")
+    return directory
 
 
 async def _finish(result: BatchResult[Any], job: VideoJob, directory: Path | None,

@@ -132,7 +132,7 @@ async def stream_to_path(
         part = await in_thread(functools.partial(PartFile.open, target,
                                                  content_key(api_path, params)),
                                on_abandon=PartFile.discard)
-    except OutputFileError:
+    except (OutputFileError, TimeoutError):  # TimeoutError is an OSError too
         raise
     except OSError as exc:
         raise as_output_error(exc, target, job_id) from None
@@ -146,7 +146,7 @@ async def stream_to_path(
         committing = True  # from here the commit thread owns the part file (success or not)
         await in_thread(part.commit)
         logger.debug("saved %s", target)
-    except OutputFileError:
+    except (OutputFileError, TimeoutError):
         raise
     except OSError as exc:
         raise as_output_error(exc, target, job_id) from None
@@ -185,7 +185,9 @@ class _Fetch:
         self.request_id: str | None = None
 
     def _fail(self, message: str) -> DownloadError:
-        return DownloadError(message, job_id=self.job_id, request_id=self.request_id)
+        # Messages quote the service's headers (Content-Range, Content-Type): redacted.
+        return self.pipeline.redacted(DownloadError(message, job_id=self.job_id,
+                                                    request_id=self.request_id))
 
     async def run(self) -> AsyncGenerator[Progress, None]:
         while True:

@@ -37,6 +37,7 @@ from ._events import (
     JobProgress,
     JobQueued,
 )
+from ._output import check_target
 from ._poll import PollStrategy
 
 if TYPE_CHECKING:
@@ -197,9 +198,12 @@ class Job(Generic[ModelT]):
 
         ``timeout`` is one deadline for polling and downloading together. ``on_progress``
         receives every :class:`JobEvent` (sync or async callable). The file at ``path``
-        appears only when complete; on any failure no partial file is left behind.
+        appears only when complete; on any failure no partial file is left behind. A target
+        that cannot be written (a directory, no permission, a read-only or full volume)
+        raises :class:`OutputFileError` at once, before polling.
         """
-        target = Path(path).expanduser()
+        # Before polling: a job of minutes must not end in "permission denied".
+        target = check_target(Path(path), job_id=self.id)
         await self._drain(self.events(target, variant=variant, timeout=timeout,
                                       cancel_remote=cancel_remote, index=index), on_progress)
         return target

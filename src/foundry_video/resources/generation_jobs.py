@@ -23,6 +23,7 @@ from .._events import JobCompleted, JobEvent
 from .._files import FileInput
 from .._job import Content, Job, Phase, ProgressHandler, ensure_not_expired
 from .._options import BodyRequestOptions, RequestOptions
+from .._output import check_target
 from .._pagination import AsyncPager
 from .._retry import Attempts
 from ..capabilities import ModelCapabilities
@@ -164,6 +165,7 @@ class GenerationJob(Job[VideoGenerationJob]):
         stem = prefix if prefix is not None else self.id
         if not stem or "/" in stem or os.sep in stem:
             raise ValueError("prefix must be a non-empty file name without a directory")
+        check_target(folder / f"{stem}_1{GENERATION_VARIANT_SUFFIX[variant]}", job_id=self.id)
         try:
             await self.wait(timeout=timeout, on_progress=on_progress, cancel_remote=cancel_remote)
             assert self.latest is not None
