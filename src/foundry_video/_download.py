@@ -10,6 +10,7 @@ including cancellation. Memory use is one chunk, whatever the size.
 from __future__ import annotations
 
 import functools
+import glob
 import logging
 import os
 import re
@@ -32,6 +33,7 @@ CHUNK_SIZE = 4 << 20
 PREALLOCATE_MIN = 8 << 20
 WRITEBACK_EVERY = 32 << 20
 MAX_RESUMES = 5
+_TEMP_SUFFIX = ".part"
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
@@ -121,8 +123,22 @@ def _open_temp(target: Path) -> tuple[IO[bytes], Path]:
     if target.is_dir():
         raise IsADirectoryError(f"{target} is a directory; give a file path")
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                     suffix=_TEMP_SUFFIX)
     return os.fdopen(fd, "wb"), Path(temp_name)
+
+
+def remove_partial_downloads(target: Path) -> int:
+    """Delete temporary files that a killed process left beside ``target``; return how many.
+
+    Only for a process that knows no other download to ``target`` is running (e.g. a
+    retried task that owns the target): a SIGKILL skips the cleanup above.
+    """
+    removed = 0
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*{_TEMP_SUFFIX}"):
+        stale.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 def _commit(handle: IO[bytes], temp: Path, target: Path) -> None:
