@@ -164,17 +164,16 @@ def generate_videos(
         raise ValueError("retries must be a non-negative integer")
     if reconcile_grace < 0:
         raise ValueError("reconcile_grace must be >= 0")
+    prepared = _prepare(requests, keys)
     out = Path(out_dir).expanduser().absolute()
     state = Path(state_dir).expanduser().absolute() if state_dir is not None \
         else out / ".foundry-video"
     out.mkdir(parents=True, exist_ok=True)
     state.mkdir(parents=True, exist_ok=True)
     plugin = f"foundry-video-client-{uuid.uuid4().hex[:12]}"
-    items = [
-        Item(key, request, fingerprint, str(out / f"{key}.mp4"), str(state), plugin, timeout,
-              reconcile_grace)
-        for key, request, fingerprint in _prepare(requests, keys)
-    ]
+    items = [Item(key, request, fingerprint, str(out / f"{key}.mp4"), str(state), plugin,
+                  timeout, reconcile_grace)
+             for key, request, fingerprint in prepared]
     return _drive(dask_client, items, ClientPlugin(client_factory), max_in_flight,
                   limit_name, retries)
 
