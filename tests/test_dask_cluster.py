@@ -52,7 +52,7 @@ def served_sha256(endpoint: str, video_id: str) -> str:
 @pytest.fixture
 def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     # 256 KiB videos, so a killed worker may well be mid-download.
-    with ThreadedEmulator(job_seconds=0.4, queue_seconds=0.1,
+    with ThreadedEmulator(job_seconds=0.25, queue_seconds=0.05,
                           renderer=PlaceholderRenderer(bytes_per_second=64 << 10)) as emu:
         monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", emu.endpoint)  # inherited by the workers
         monkeypatch.setenv("AZURE_OPENAI_API_KEY", KEY)
@@ -76,7 +76,7 @@ def test_200_jobs_two_workers_one_killed(emulator: Emulator, dask_client: Client
     killed: dict[str, str] = {}  # key -> job id journaled before the kill
     batch = generate_videos(
         dask_client, requests, out_dir=out, max_in_flight=LIMIT, limit_name="cluster-test",
-        client_factory=functools.partial(VideoClient.from_env, poll_interval=0.2),
+        client_factory=functools.partial(VideoClient.from_env, poll_interval=0.1),
         reconcile_grace=2.0)
     for outcome in batch:
         outcomes.append(outcome)
