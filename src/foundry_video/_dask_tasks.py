@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from distributed.worker import Worker
 
     from .models import Video
+    from .resources.videos import VideoJob
 
 RECONCILE_SKEW = 300.0
 """Seconds the service's clock may disagree with a worker's when reconciling an intent."""
@@ -106,11 +107,13 @@ async def run_item(item: Item) -> ItemResult:
         if entry is not None and entry.params.get("fingerprint") != item.fingerprint:
             raise ValueError(f"{journal.path} belongs to another request; "
                              "give this one another key or state_dir")
+        job: VideoJob | None = None  # the created one knows its status: no extra request
         if entry is None:
             job_id = await _adopt(client, item)
             resumed = job_id is not None
             if job_id is None:
-                job_id = await _create(client, item)
+                job = await _create(client, item)
+                job_id = job.id
             journal.record(job_id, output=output,
                            params={"key": item.key, "fingerprint": item.fingerprint})
             item.intent.unlink(missing_ok=True)
@@ -118,7 +121,7 @@ async def run_item(item: Item) -> ItemResult:
             return ItemResult(job_id, output, resumed)
         assert job_id is not None
         remove_partial_downloads(output)
-        path = await journal.finish(client.videos.job(job_id), output=output,
+        path = await journal.finish(job or client.videos.job(job_id), output=output,
                                     timeout=item.timeout)
         return ItemResult(job_id, path, resumed)
     except _FINAL_ERRORS as exc:
@@ -134,8 +137,8 @@ RUN_ITEM = cast("Callable[[Item], ItemResult]", run_item)
 result (its ``submit`` is typed for plain functions only)."""
 
 
-async def _create(client: VideoClient, item: Item) -> str:
-    """Write the intent, then send the create request; return the new job's id."""
+async def _create(client: VideoClient, item: Item) -> VideoJob:
+    """Write the intent, then send the create request; return the new job."""
     _write_intent(item.intent, client.clock.time(), item.fingerprint)
     try:
         job = await client.videos.create(**item.request)
@@ -146,7 +149,7 @@ async def _create(client: VideoClient, item: Item) -> str:
     except ValueError:  # refused locally: nothing was sent
         item.intent.unlink(missing_ok=True)
         raise
-    return job.id
+    return job
 
 
 def _write_intent(path: Path, at: float, fingerprint: str) -> None:
