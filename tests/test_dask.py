@@ -205,3 +205,17 @@ def test_import_foundry_video_does_not_import_dask() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": src})
     assert out.stdout.strip() == "[]"
+
+
+def broken_factory() -> VideoClient:
+    raise ValueError("AZURE_OPENAI_ENDPOINT is not set")
+
+
+def test_a_client_that_cannot_be_built_is_an_error_per_item(emulator: Emulator,
+                                                            dask_client: Client,
+                                                            tmp_path: Path) -> None:
+    outcome, = generate_videos(dask_client, [{"prompt": "A cat"}], out_dir=tmp_path,
+                               client_factory=broken_factory, retries=5)
+    assert isinstance(outcome.error, ValueError) and "ENDPOINT" in str(outcome.error)
+    assert outcome.job_id is None and len(emulator.videos) == 0
+    assert list((tmp_path / ".foundry-video").iterdir()) == []

@@ -97,13 +97,13 @@ async def run_item(item: Item) -> ItemResult:
     """Create (or resume, or adopt) the item's job, then wait and download it."""
     worker_plugin = get_worker().plugins[item.plugin]
     assert isinstance(worker_plugin, ClientPlugin)
-    client = worker_plugin.client()
     journal = item.journal
     output = Path(item.output)
     entry = started(journal)
     resumed = entry is not None
     job_id = entry.id if entry is not None else None
     try:
+        client = worker_plugin.client()  # a factory's ValueError (no endpoint) is final too
         if entry is not None and entry.params.get("fingerprint") != item.fingerprint:
             raise ValueError(f"{journal.path} belongs to another request; "
                              "give this one another key or state_dir")
@@ -116,8 +116,8 @@ async def run_item(item: Item) -> ItemResult:
                 job_id = job.id
             journal.record(job_id, output=output,
                            params={"key": item.key, "fingerprint": item.fingerprint})
-            item.intent.unlink(missing_ok=True)
-        elif entry.status == "done" and output.is_file():
+        item.intent.unlink(missing_ok=True)  # spent (or left by a worker killed just here)
+        if entry is not None and entry.status == "done" and output.is_file():
             return ItemResult(job_id, output, resumed)
         assert job_id is not None
         remove_partial_downloads(output)
