@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import errno
 import functools
+import glob
 import hashlib
 import logging
 import os
@@ -175,7 +176,7 @@ class PartFile:
     def _sweep(self) -> None:
         if fcntl is None:
             return
-        for stale in self.target.parent.glob(f".{_glob_escape(self.target.name)}.*.part"):
+        for stale in self.target.parent.glob(f".{glob.escape(self.target.name)}.*.part"):
             try:
                 fd = os.open(stale, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
             except OSError:
@@ -189,10 +190,6 @@ class PartFile:
                 logger.debug("removed the abandoned part file %s", stale)
             finally:
                 os.close(fd)
-
-
-def _glob_escape(name: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
 @functools.cache
