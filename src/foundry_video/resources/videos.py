@@ -27,10 +27,22 @@ from ._base import Resource, multipart, parse
 
 if TYPE_CHECKING:
     from .._batch import BatchResult
-    from .._transport import Transport
+    from .._transport import Response, Transport
 
-VideoJob = Job[Video]
-"""A :class:`Job` whose result is a :class:`Video`."""
+
+class VideoJob(Job[Video]):
+    """A Sora 2 :class:`~foundry_video.Job`: ``await job`` gives the completed :class:`Video`.
+
+    Everything is inherited from :class:`~foundry_video.Job`; :attr:`video` is
+    :attr:`~foundry_video.Job.latest` under its Sora 2 name, typed as a :class:`Video`.
+    """
+
+    @property
+    def video(self) -> Video | None:
+        """The last :class:`Video` seen (from create, retrieve or polling); ``None`` before
+        the first response of a re-attached job."""
+        return self.latest
+
 
 _PHASES: dict[str, Phase] = {
     VideoStatus.QUEUED: "queued",
@@ -110,9 +122,17 @@ class Videos(Resource):
     def job(self, video_id: str, *, video: Video | None = None) -> VideoJob:
         """Re-attach to an existing video by id (e.g. after a restart). No request is sent."""
         _video_path(video_id)
-        return Job(self._transport, self._backend, video_id, video,
-                   poll_interval=self._client.poll_interval,
-                   max_poll_interval=self._client.max_poll_interval)
+        return VideoJob(self._transport, self._backend, video_id, video,
+                        poll_interval=self._client.poll_interval,
+                        max_poll_interval=self._client.max_poll_interval)
+
+    def _started(self, response: Response) -> VideoJob:
+        """The job a create, remix, edit or extend response started (with its poll hint)."""
+        video = parse(Video, response)
+        return VideoJob(self._transport, self._backend, video.id, video,
+                        poll_interval=self._client.poll_interval,
+                        max_poll_interval=self._client.max_poll_interval,
+                        hints=response.headers)
 
     async def create(
         self,
@@ -151,8 +171,7 @@ class Videos(Resource):
             response = await self._transport.request(
                 "POST", "/videos", form=multipart(fields, {"input_reference": upload}),
                 idempotent=False)
-        video = parse(Video, response)
-        return self.job(video.id, video=video)
+        return self._started(response)
 
     def _validate(self, model: str, caps: ModelCapabilities, *, prompt: str,
                   size: str | None, seconds: int | None) -> None:
@@ -213,8 +232,7 @@ class Videos(Resource):
         response = await self._transport.request(
             "POST", _video_path(video_id, "/remix"), json_body={"prompt": prompt},
             idempotent=False)
-        video = parse(Video, response)
-        return self.job(video.id, video=video)
+        return self._started(response)
 
     async def edit(self, video_id: str | None = None, *, prompt: str,
                    video_file: FileInput | None = None) -> VideoJob:
@@ -226,8 +244,7 @@ class Videos(Resource):
         self._check_prompt(prompt)
         response = await self._post_with_video("/videos/edits", video_id, video_file,
                                                {"prompt": prompt})
-        video = parse(Video, response)
-        return self.job(video.id, video=video)
+        return self._started(response)
 
     async def extend(self, video_id: str | None = None, *, prompt: str, seconds: int | str,
                      video_file: FileInput | None = None) -> VideoJob:
@@ -247,8 +264,7 @@ class Videos(Resource):
                                  f"{', '.join(str(s) for s in sorted(allowed))}")
         response = await self._post_with_video("/videos/extensions", video_id, video_file,
                                                {"prompt": prompt, "seconds": str(length)})
-        video = parse(Video, response)
-        return self.job(video.id, video=video)
+        return self._started(response)
 
     async def create_character(self, video_file: FileInput, *, name: str) -> VideoCharacter:
         """Create a reusable character (cameo) from an uploaded video clip."""
