@@ -206,9 +206,9 @@ class PollStrategy:
         expected = self.expected_completion()
         if (expected is not None and now < expected < now + bound
                 and bound > 2 * self.min_interval):
-            # Do not sleep far past the predicted end; at most halve the wait, so a pace
-            # that keeps predicting "soon" costs few extra requests.
-            bound = max(expected - now, bound / 2)
+            # Wake at the predicted end rather than sleep far past it (only where the wait
+            # is long enough for that to matter: an early prediction costs a request).
+            bound = expected - now
         bound *= 1.0 - self.rng.uniform(0.0, self.jitter)
         if not self._first_delay:
             return max(bound, self.min_interval)
