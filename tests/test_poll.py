@@ -236,3 +236,13 @@ async def test_await_job_never_sleeps_for_a_huge_retry_after(
     assert (await live_client.videos.job("video_1")).status == "completed"
     assert clock.sleeps and max(clock.sleeps) <= 30.0
     assert clock.monotonic() <= 2 * 30.0 + 10
+
+
+@pytest.mark.parametrize("options", [
+    {"max_poll_interval": math.nan}, {"max_poll_interval": math.inf}, {"max_poll_interval": 0},
+    {"poll_interval": -1.0}, {"poll_interval": math.nan}, {"poll_interval": math.inf}])
+def test_poll_settings_that_would_unbound_a_wait_are_refused(options: dict[str, float]) -> None:
+    from foundry_video import ApiKeyAuth
+
+    with pytest.raises(ValueError, match="poll_interval"):
+        VideoClient("https://res.openai.azure.com", auth=ApiKeyAuth("k"), **options)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from functools import cached_property
 from types import TracebackType
@@ -106,6 +107,11 @@ class VideoClient:
             raise ValueError("max_retries must be >= 0")
         if timeout <= 0 or connect_timeout <= 0:
             raise ValueError("timeouts must be positive")
+        # The poll schedule's only bound on a wait: NaN or inf would let a hint sleep for years.
+        if poll_interval is not None and not (math.isfinite(poll_interval) and poll_interval >= 0):
+            raise ValueError("poll_interval must be None or a finite number >= 0")
+        if not (math.isfinite(max_poll_interval) and max_poll_interval > 0):
+            raise ValueError("max_poll_interval must be a finite number > 0")
         self.endpoint = endpoint
         self.auth = auth
         self.timeout = timeout

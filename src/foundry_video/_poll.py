@@ -186,6 +186,7 @@ class PollStrategy:
         as ``now``) measures an HTTP-date ``Retry-After``.
         """
         headers = headers or {}
+        first, self._first_delay = self._first_delay, False
         floor = retry_floor_seconds(headers, wall_time=wall_time) or 0.0
         cadence = hint_seconds(headers.get(POLL_AFTER_HEADER), unit=1000)
         if self.interval is not None:
@@ -193,24 +194,23 @@ class PollStrategy:
         elif cadence is not None:
             delay = max(cadence, MIN_HINT_INTERVAL)
         else:
-            delay = self._adaptive(now)
+            delay = self._adaptive(now, first=first)
         return max(0.0, min(max(delay, floor), self.max_interval))
 
-    def _adaptive(self, now: float) -> float:
+    def _adaptive(self, now: float, *, first: bool) -> float:
         age = self.age(now)
         bound = self.age_fraction * age
         earliest = self.earliest_completion()
         if earliest is not None and earliest > now:
             # The end cannot come before `earliest`: approach it in long strides.
             bound = max(bound, min(self.eta_fraction * (earliest - now), self.loosen_cap * age))
+        bound *= 1.0 - self.rng.uniform(0.0, self.jitter)
         expected = self.expected_completion()
         if (expected is not None and now < expected < now + bound
                 and bound > 2 * self.min_interval):
             # Wake at the predicted end rather than sleep far past it (only where the wait
             # is long enough for that to matter: an early prediction costs a request).
             bound = expected - now
-        bound *= 1.0 - self.rng.uniform(0.0, self.jitter)
-        if not self._first_delay:
-            return max(bound, self.min_interval)
-        self._first_delay = False
-        return max(bound, self.first_interval * (1.0 + self.rng.uniform(0.0, self.jitter)))
+        if first:
+            return max(bound, self.first_interval * (1.0 + self.rng.uniform(0.0, self.jitter)))
+        return max(bound, self.min_interval)
