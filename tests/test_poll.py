@@ -85,12 +85,14 @@ def test_a_hint_is_followed_as_the_interval(scenario: str, length: float, hint_m
             length / (hint_ms / 1000)) + 1
 
 
+@pytest.mark.parametrize("level", [0.05, 0.5, 0.995])
 @pytest.mark.parametrize("length", LENGTHS)
-def test_progress_that_stalls_then_ends_is_noticed_in_time(length: float) -> None:
+def test_progress_that_stalls_then_ends_is_noticed_in_time(length: float, level: float) -> None:
     # The reported bug's shape: progress shows a few percent early, then sits there until
-    # the job ends. A stalled value allows no more than when it was first seen.
+    # the job ends (or sits at 99 % for most of the job). A stalled value allows no more
+    # than when it was first seen, and a predicted end that has passed is backed off from.
     def stalled(elapsed: float) -> float:
-        return 0.05
+        return min(level, 20 * elapsed)
 
     fixed, _ = simulate(PollStrategy(interval=1.0), make_job(stalled, length))
     for seed in SEEDS:

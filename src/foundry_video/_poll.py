@@ -13,9 +13,11 @@ and uses progress only where that is safe:
 3. Progress may *lengthen* a wait only up to the earliest completion it allows under the
    assumption that progress is at least ``(run time / run length) ** 3`` (linear,
    decelerating, S-shaped and accelerating-as-``t**3`` progress all satisfy it), and never
-   past ``loosen_cap * age``; it *shortens* a wait that would sleep well past the
-   completion its average pace predicts. The ``t**3`` bound comes from one reading, not
-   a rate, so integer percentages and polling gaps cannot make it optimistic.
+   past ``loosen_cap * age``; it *shortens* a long wait that would sleep past the
+   completion its average pace predicts (and, once that has passed, backs off from it
+   geometrically). The ``t**3`` bound comes from one reading, not a rate, so integer
+   percentages and polling gaps cannot make it optimistic, and a value counts from when
+   it was first seen, so a stall cannot stretch anything.
 
 ``Retry-After`` (and ``retry-after-ms``) is a floor: the service is never asked sooner.
 Every hint is network input: non-finite, negative or unparsable values are ignored and
@@ -206,11 +208,15 @@ class PollStrategy:
             bound = max(bound, min(self.eta_fraction * (earliest - now), self.loosen_cap * age))
         bound *= 1.0 - self.rng.uniform(0.0, self.jitter)
         expected = self.expected_completion()
-        if (expected is not None and now < expected < now + bound
-                and bound > 2 * self.min_interval):
-            # Wake at the predicted end rather than sleep far past it (only where the wait
-            # is long enough for that to matter: an early prediction costs a request).
-            bound = expected - now
+        if expected is not None and bound > 2 * self.min_interval:
+            # Near the end its average pace predicts, do not sleep far past it: wake at it,
+            # and once it has passed, wait as long again as it is overdue (at least
+            # min_interval), so a stall costs a few requests and a near miss little lag.
+            # Only where the wait is long: each early wake costs a request.
+            if now < expected < now + bound:
+                bound = expected - now
+            elif expected <= now:
+                bound = min(bound, max(self.min_interval, now - expected))
         if first:
             return max(bound, self.first_interval * (1.0 + self.rng.uniform(0.0, self.jitter)))
         return max(bound, self.min_interval)
