@@ -75,6 +75,7 @@ async def test_default_emulator_job_is_noticed_when_it_ends(
     job = await video_client.videos.create(prompt="a cat", model="sora-2")
     await job
     assert video_clock.monotonic() - start <= 12 + 0.5
+    assert video_clock.sleeps[0] == 2.0  # the create response's hint: the time in the queue
     polls = [r for r in video_emulator.requests if r.operation == "retrieve"]
     assert len(polls) <= 6
 

@@ -122,17 +122,18 @@ class Videos(Resource):
     def job(self, video_id: str, *, video: Video | None = None) -> VideoJob:
         """Re-attach to an existing video by id (e.g. after a restart). No request is sent."""
         _video_path(video_id)
-        return VideoJob(self._transport, self._backend, video_id, video,
-                        poll_interval=self._client.poll_interval,
-                        max_poll_interval=self._client.max_poll_interval)
+        return self._new_job(video_id, video)
 
     def _started(self, response: Response) -> VideoJob:
         """The job a create, remix, edit or extend response started (with its poll hint)."""
         video = parse(Video, response)
-        return VideoJob(self._transport, self._backend, video.id, video,
+        return self._new_job(video.id, video, response.headers)
+
+    def _new_job(self, video_id: str, video: Video | None,
+                 hints: Mapping[str, str] | None = None) -> VideoJob:
+        return VideoJob(self._transport, self._backend, video_id, video,
                         poll_interval=self._client.poll_interval,
-                        max_poll_interval=self._client.max_poll_interval,
-                        hints=response.headers)
+                        max_poll_interval=self._client.max_poll_interval, hints=hints)
 
     async def create(
         self,
