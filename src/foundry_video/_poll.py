@@ -6,14 +6,16 @@ This one rests on what is always known, the job's *age* (time since ``created_at
 and uses progress only where that is safe:
 
 1. ``openai-poll-after-ms`` is the service's own cadence: it is followed as the interval.
-2. Otherwise each wait is at most ``max(min_interval, age_fraction * age)``. A job that
-   ends at age ``T`` is noticed within ``max(min_interval, age_fraction * T)`` whatever
-   its progress says, and the requests grow with ``log(T)`` once ``age_fraction * age``
-   passes ``min_interval`` (each wait multiplies the age by ``1 + age_fraction``).
+2. Otherwise each wait is at most ``max(min_interval, age_fraction * age)``: a job whose
+   progress says nothing (0 throughout, or none) and ends at age ``T`` is noticed within
+   ``max(min_interval, age_fraction * T)``, and the requests grow with ``log(T)`` once
+   ``age_fraction * age`` passes ``min_interval`` (each wait multiplies the age by
+   ``1 + age_fraction``).
 3. Progress may *lengthen* a wait only up to the earliest completion it allows under the
    assumption that progress is at least ``(run time / run length) ** 3`` (linear,
-   decelerating, S-shaped and accelerating-as-``t**3`` progress all satisfy it), and never
-   past ``loosen_cap * age``; it *shortens* a long wait that would sleep past the
+   decelerating, S-shaped, stepped and accelerating-as-``t**3`` progress satisfy it), and
+   never past ``loosen_cap * age``: progress that breaks the assumption is still noticed
+   within that fraction of the job's age. It *shortens* a long wait that would sleep past the
    completion its average pace predicts (and, once that has passed, backs off from it
    geometrically). The ``t**3`` bound comes from one reading, not a rate, so integer
    percentages and polling gaps cannot make it optimistic, and a value counts from when
