@@ -181,12 +181,15 @@ async def test_timeout_carries_the_job_id(live_client: VideoClient, service: Fak
     assert isinstance(info.value, TimeoutError)
 
 
-async def test_poll_hint_is_a_floor(live_client: VideoClient, service: FakeService,
-                                    clock: ManualClock) -> None:
-    service.json("GET", PATH, [video(status="queued"), video(status="completed")],
-                 headers={"openai-poll-after-ms": "4000"})
+@pytest.mark.parametrize("hint_ms", ["4000", "700"])
+async def test_poll_hint_is_the_interval(live_client: VideoClient, service: FakeService,
+                                         clock: ManualClock, hint_ms: str) -> None:
+    # The service's cadence, whether longer or shorter than the SDK's own schedule.
+    service.json("GET", PATH, [video(status="queued"), video(status="in_progress", progress=3),
+                               video(status="completed")],
+                 headers={"openai-poll-after-ms": hint_ms})
     await live_client.videos.job("video_1")
-    assert clock.sleeps == [4.0]
+    assert clock.sleeps == [int(hint_ms) / 1000] * 2
 
 
 async def test_fixed_poll_interval(service: FakeService, clock: ManualClock) -> None:

@@ -38,7 +38,7 @@ from ._events import (
     JobQueued,
 )
 from ._output import check_target
-from ._poll import PollStrategy
+from ._poll import PollStrategy, job_age
 
 if TYPE_CHECKING:
     from ._clock import Clock
@@ -115,7 +115,8 @@ class Job(Generic[ModelT]):
     :class:`~foundry_video.Video` for Sora 2), or raises :class:`JobFailedError`.
     ``await job.result("out.mp4")`` does that and then streams the file to disk. The job
     id (``job.id``) is all that is needed to resume after a restart:
-    ``client.videos.job(job_id)``.
+    ``client.videos.job(job_id)``. ``hints`` are the headers of the response that gave
+    ``latest``: a poll hint there paces the first status request.
     """
 
     resume_with = "client.videos.job"
@@ -123,7 +124,8 @@ class Job(Generic[ModelT]):
 
     def __init__(self, pipeline: Pipeline, backend: JobBackend[ModelT], job_id: str,
                  latest: ModelT | None = None, *, poll_interval: float | None = None,
-                 max_poll_interval: float = 30.0) -> None:
+                 max_poll_interval: float = 30.0, hints: Mapping[str, str] | None = None
+                 ) -> None:
         if not job_id:
             raise ValueError("job_id must be a non-empty string")
         self.id = job_id
@@ -132,6 +134,7 @@ class Job(Generic[ModelT]):
         self._latest = latest
         self._poll_interval = poll_interval
         self._max_poll_interval = max_poll_interval
+        self._hints: Mapping[str, str] = hints or {}
 
     # -- state ---------------------------------------------------------------------------
 
@@ -273,7 +276,7 @@ class Job(Generic[ModelT]):
         clock = self._pipeline.clock
         strategy = PollStrategy(interval=self._poll_interval, max_interval=self._max_poll_interval)
         last_seen: tuple[str, int | None] | None = None
-        headers: Mapping[str, str] = {}
+        headers, self._hints = self._hints, {}  # they describe `latest` only the first time
         model = self._latest
         while True:
             if model is None:
@@ -295,7 +298,8 @@ class Job(Generic[ModelT]):
                 last_seen = state
                 yield (JobQueued(self.id, state[0]) if phase == "queued"
                        else JobProgress(self.id, state[0], state[1]))
-            strategy.observe(clock.monotonic(), state[1])
+            strategy.observe(clock.monotonic(), state[1], running=phase == "running",
+                             age=job_age(model, clock.time()))
             await deadline.sleep(strategy.next_delay(clock.monotonic(), headers,
                                                      wall_time=clock.time()))
             model = None

@@ -254,7 +254,8 @@ class Pipeline:
         if cause is None:
             return None, ""
         headers = error.headers if isinstance(error, APIStatusError) else None
-        delay = self.retry.delay(attempts.made - 1, headers, rng=_JITTER, clock=self.clock)
+        delay = self.retry.delay(attempts.made - 1, headers, rng=_JITTER, clock=self.clock,
+                                 hint_ceiling=attempts.hint_ceiling)
         return delay, cause
 
     async def before_retry(self, request: Request | None, attempts: Attempts, delay: float,

@@ -54,6 +54,9 @@ class Attempts:
     made: int = 0
     """Attempts made so far."""
     refreshed_auth: bool = False
+    hint_ceiling: float | None = None
+    """Clamp a server's delay hint to this instead of giving up on a longer one (polling a
+    job: the job goes on, so a wait of ``max_poll_interval`` is the better answer)."""
 
     @property
     def left(self) -> bool:
@@ -114,15 +117,19 @@ class RetryPolicy:
         return None
 
     def delay(self, attempt: int, headers: Mapping[str, str] | None = None,
-              *, rng: random.Random | None = None, clock: Clock | None = None) -> float | None:
+              *, rng: random.Random | None = None, clock: Clock | None = None,
+              hint_ceiling: float | None = None) -> float | None:
         """Seconds to wait before retry number ``attempt + 1``; ``None`` means do not retry.
 
-        ``clock`` measures an HTTP-date ``Retry-After`` (see :func:`hinted_delay`).
+        ``clock`` measures an HTTP-date ``Retry-After`` (see :func:`hinted_delay`). A hint
+        over 120 s gives up, unless ``hint_ceiling`` is set: then it is clamped to that.
         """
         if headers is not None:
             hinted = (hinted_delay(headers, clock) if clock is not None
                       else retry_after_seconds(headers))
             if hinted is not None:
+                if hint_ceiling is not None:
+                    hinted = min(hinted, hint_ceiling)
                 if hinted > MAX_SERVER_DELAY:
                     return None
                 if hinted > 0:

@@ -97,7 +97,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{_EMULATOR_MARK}(**options): keyword arguments for the foundry-video emulator behind "
-        "the video_emulator fixture (job_seconds=, queue_seconds=, create_rate_limit=, "
+        "the video_emulator fixture (job_seconds=, queue_seconds=, progress_curve=, "
+        "poll_after_ms=, create_rate_limit=, "
         "renderer='placeholder'|'pyav'|<Renderer>, ...)")
     config.addinivalue_line(
         "markers",

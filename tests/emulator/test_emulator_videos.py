@@ -230,6 +230,88 @@ async def test_poll_after_is_configurable(clock: ManualClock) -> None:
             assert resp.headers["openai-poll-after-ms"] == "1234"
 
 
+@pytest.mark.parametrize("poll_after_ms", [None, -1, 1.5, True, "sometimes"])
+def test_poll_after_option_is_checked(poll_after_ms: Any) -> None:
+    if poll_after_ms is None:
+        Emulator(poll_after_ms=None)  # None is valid: no hint at all
+        return
+    with pytest.raises(ValueError, match="poll_after_ms"):
+        Emulator(poll_after_ms=poll_after_ms)
+
+
+async def test_hints_can_be_switched_off_or_fixed(clock: ManualClock) -> None:
+    for option, expected in ((None, None), (1234, "1234"), ("auto", str(int(QUEUE_SECONDS * 1000)))):
+        async with (
+            Emulator(clock=clock, renderer=PlaceholderRenderer(), poll_after_ms=option,
+                     queue_seconds=QUEUE_SECONDS) as emu,
+            aiohttp.ClientSession(emu.endpoint, headers={"api-key": "k"}) as s,
+        ):
+            async with s.post(f"{API}/videos", json={"prompt": "a"}) as resp:
+                vid = (await resp.json())["id"]
+                assert resp.headers.get("openai-poll-after-ms") == expected  # on create too
+            async with s.get(f"{API}/videos/{vid}") as resp:
+                assert resp.headers.get("openai-poll-after-ms") == expected
+
+
+# -- progress curves ----------------------------------------------------------------------
+
+MID_RUN_PROGRESS = {"s-curve": 50, "linear": 50, "stuck": 0, "accelerating": 12,
+                    "decelerating": 70, "steps": 50}
+
+
+@pytest.mark.parametrize(("curve", "expected"), MID_RUN_PROGRESS.items())
+async def test_progress_follows_the_selected_curve(clock: ManualClock, curve: str,
+                                                   expected: int) -> None:
+    async with (
+        Emulator(clock=clock, renderer=PlaceholderRenderer(), queue_seconds=0, job_seconds=100,
+                 progress_curve=curve) as emu,
+        aiohttp.ClientSession(emu.endpoint, headers={"api-key": "k"}) as s,
+    ):
+        async with s.post(f"{API}/videos", json={"prompt": "a"}) as resp:
+            vid = (await resp.json())["id"]
+        seen = []
+        for _ in range(10):
+            clock.advance(10)
+            async with s.get(f"{API}/videos/{vid}") as resp:
+                body = await resp.json()
+                seen.append((body["status"], body["progress"]))
+    assert seen[4] == ("in_progress", expected)
+    progress = [p for _, p in seen[:-1]]
+    assert progress == sorted(progress) and all(0 <= p <= 99 for p in progress)
+    assert seen[-1] == ("completed", 100)
+
+
+def test_curves_are_shaped_as_named() -> None:
+    from foundry_video.emulator import DEFAULT_PROGRESS_CURVE, PROGRESS_CURVES
+
+    assert DEFAULT_PROGRESS_CURVE != "linear"  # a linear-tuned client is caught by default
+    default = PROGRESS_CURVES[DEFAULT_PROGRESS_CURVE]
+    assert default(0.2) < 0.2 and default(0.8) > 0.8  # slow start, slow end
+    assert {round(PROGRESS_CURVES["steps"](x), 2) for x in (0.1, 0.3, 0.6, 0.9)} == {
+        0, 0.25, 0.5, 0.75}
+    for curve in PROGRESS_CURVES.values():
+        assert curve(0.0) == 0.0 and 0.0 <= curve(0.999) <= 1.0
+
+
+async def test_default_curve_and_per_job_curves(emu: Emulator, api: Api,
+                                                clock: ManualClock) -> None:
+    first = await api.create("first")
+    second = await api.create("second")
+    job = emu.videos.get(second["id"])
+    assert job is not None and job.progress_curve == "s-curve"
+    job.progress_curve = "stuck"
+    clock.advance(QUEUE_SECONDS + JOB_SECONDS * 0.8)
+    assert (await api.get(f"/videos/{first['id']}"))[1]["progress"] == 89  # smoothstep(0.8)
+    assert (await api.get(f"/videos/{second['id']}"))[1]["progress"] == 0
+    job.progress_curve = lambda elapsed: 0.42  # any function of the elapsed fraction
+    assert (await api.get(f"/videos/{second['id']}"))[1]["progress"] == 42
+
+
+def test_unknown_curve_is_refused_at_construction() -> None:
+    with pytest.raises(ValueError, match=r"unknown progress curve 'bumpy'.*s-curve"):
+        Emulator(progress_curve="bumpy")
+
+
 async def test_retrieve_unknown_is_404(api: Api) -> None:
     status, body, _ = await api.get("/videos/video_" + "0" * 32)
     assert status == 404 and error_of(body)["code"] == "not_found"

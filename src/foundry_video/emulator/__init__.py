@@ -20,6 +20,7 @@ shared capability table and injects faults on demand. Sora 1 jobs live in
 from ._app import API_PREFIXES, DEFAULT_BLOCKED_WORDS, SURFACES, Emulator
 from ._content import PlaceholderRenderer, Renderer
 from ._context import Call, Routes, ServiceContext
+from ._curves import DEFAULT_PROGRESS_CURVE, PROGRESS_CURVES, ProgressCurve
 from ._faults import Fault, FaultKind, FaultSet, parse_fault_header
 from ._sora1 import register_generation_jobs_routes
 from ._sora1_state import GenerationJob, generation_jobs
@@ -29,6 +30,8 @@ from ._state import Character, JobFailure, JobStore, RecordedRequest, VideoJob
 __all__ = [
     "API_PREFIXES",
     "DEFAULT_BLOCKED_WORDS",
+    "DEFAULT_PROGRESS_CURVE",
+    "PROGRESS_CURVES",
     "SURFACES",
     "Call",
     "Character",
@@ -40,6 +43,7 @@ __all__ = [
     "JobFailure",
     "JobStore",
     "PlaceholderRenderer",
+    "ProgressCurve",
     "RecordedRequest",
     "Renderer",
     "Routes",

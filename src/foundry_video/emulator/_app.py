@@ -14,6 +14,7 @@ import socket
 import uuid
 from collections.abc import Callable, Collection, Iterable
 from types import TracebackType
+from typing import Literal
 
 from aiohttp import web
 from aiohttp.typedefs import Handler as AioHandler
@@ -23,6 +24,7 @@ from ..capabilities import CapabilityTable, default_capabilities
 from ._bodies import body_kind
 from ._content import ContentCache, Renderer, close_connection, send_faulty_body
 from ._context import Call, Routes, ServiceContext, bind_call
+from ._curves import DEFAULT_PROGRESS_CURVE, ProgressCurve, resolve_curve
 from ._errors import (
     ApiError,
     auth_error,
@@ -76,9 +78,15 @@ class Emulator:
     Bearer tokens are accepted when non-empty, listed in ``api_keys``, or approved by
     ``token_validator``. ``create_rate_limit=N`` allows N job-creating requests per 60 s
     of clock time. ``renderer`` defaults to the PyAV renderer (imported lazily).
-    ``poll_after_ms`` fixes the ``openai-poll-after-ms`` hint (default: derived from the
-    time left). ``shutdown_timeout`` bounds how long :meth:`stop` waits for in-flight
-    requests.
+    ``poll_after_ms`` is the ``openai-poll-after-ms`` hint on status responses: ``"auto"``
+    (the default) derives it from the time to the next status change, an int fixes it,
+    ``None`` sends none. ``progress_curve`` shapes ``progress`` while a job runs: a name
+    from :data:`PROGRESS_CURVES` (``"s-curve"`` by default, ``"linear"``, ``"stuck"``,
+    ``"accelerating"``, ``"decelerating"``, ``"steps"``) or a function from the fraction
+    of the run elapsed to the fraction done; each job keeps the curve it was created with
+    (``emu.videos.get(id).progress_curve`` changes one job). A long queue then a fast run
+    is ``queue_seconds`` large against ``job_seconds``. ``shutdown_timeout`` bounds how
+    long :meth:`stop` waits for in-flight requests.
     """
 
     def __init__(
@@ -93,7 +101,8 @@ class Emulator:
         blocked_words: Iterable[str] = DEFAULT_BLOCKED_WORDS,
         create_rate_limit: int | None = None,
         renderer: Renderer | None = None,
-        poll_after_ms: int | None = None,
+        poll_after_ms: int | Literal["auto"] | None = "auto",
+        progress_curve: str | ProgressCurve = DEFAULT_PROGRESS_CURVE,
         retention_seconds: int = 86400,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -101,6 +110,11 @@ class Emulator:
     ) -> None:
         if job_seconds < 0 or queue_seconds < 0:
             raise ValueError("job_seconds and queue_seconds must be >= 0")
+        if poll_after_ms != "auto" and poll_after_ms is not None and (
+                isinstance(poll_after_ms, bool) or not isinstance(poll_after_ms, int)
+                or poll_after_ms < 0):
+            raise ValueError("poll_after_ms must be 'auto', None or an int >= 0")
+        resolve_curve(progress_curve)  # an unknown name fails here, not in a request
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.host = host
         self._port = port
@@ -121,6 +135,7 @@ class Emulator:
             queue_seconds=queue_seconds,
             retention_seconds=retention_seconds,
             poll_after_ms=poll_after_ms,
+            progress_curve=progress_curve,
             blocked_words=tuple(blocked_words),
         )
         self._app: web.Application | None = None

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Literal
 
 from aiohttp import web
 from aiohttp.web_urldispatcher import AbstractRoute
@@ -21,6 +22,7 @@ from aiohttp.web_urldispatcher import AbstractRoute
 from .._clock import Clock
 from ..capabilities import CapabilityTable
 from ._content import ContentCache
+from ._curves import DEFAULT_PROGRESS_CURVE, ProgressCurve
 from ._errors import content_filter_error
 from ._faults import Fault, FaultSet
 from ._state import EmulatorState, RateLimiter, RecordedRequest
@@ -115,7 +117,9 @@ class ServiceContext:
     job_seconds: float
     queue_seconds: float
     retention_seconds: int = 86400
-    poll_after_ms: int | None = None
+    poll_after_ms: int | Literal["auto"] | None = "auto"
+    """The ``openai-poll-after-ms`` hint: a fixed value, derived (``"auto"``) or none."""
+    progress_curve: str | ProgressCurve = DEFAULT_PROGRESS_CURVE
     blocked_words: Collection[str] = ()
     _blocked: re.Pattern[str] | None = field(default=None, init=False, repr=False)
 

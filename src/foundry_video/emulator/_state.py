@@ -1,8 +1,9 @@
 """Emulator state: a generic job store, the Sora 2 video job, rate limiting, request log.
 
 Job status is *derived from the clock* (no background tasks): a job is ``queued`` for
-``queue_seconds`` after creation, then ``in_progress`` with progress rising 0 -> 99 over
-``job_seconds``, then ``completed`` (or ``failed`` when a fault decided so). Advancing a
+``queue_seconds`` after creation, then ``in_progress`` with progress rising 0 -> 99 along
+its progress curve (see ``_curves.py``) over ``job_seconds``, then ``completed`` (or
+``failed`` when a fault decided so). Advancing a
 :class:`~foundry_video._clock.ManualClock` therefore moves every job at once.
 """
 
@@ -15,6 +16,8 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar
+
+from ._curves import DEFAULT_PROGRESS_CURVE, ProgressCurve, resolve_curve
 
 __all__ = [
     "Character",
@@ -188,7 +191,9 @@ class VideoJob(TimedJob):
     """One Sora 2 video job. Times are the emulator clock's Unix seconds (floats).
 
     ``id``, ``created``, ``queue_seconds``, ``job_seconds``, ``retention_seconds``,
-    ``expired_at`` and ``seq`` come from :class:`TimedJob` (keyword-only).
+    ``expired_at`` and ``seq`` come from :class:`TimedJob` (keyword-only). Tests may change
+    a job's timing or ``progress_curve`` (a name from ``PROGRESS_CURVES`` or a function)
+    after it was created.
     """
 
     model: str
@@ -199,6 +204,7 @@ class VideoJob(TimedJob):
     failure: JobFailure | None = None
     kind: str = "create"
     input_reference: dict[str, Any] | None = None
+    progress_curve: str | ProgressCurve = DEFAULT_PROGRESS_CURVE
 
     def status(self, now: float) -> VideoStatus:
         """The status at clock time ``now``."""
@@ -210,15 +216,17 @@ class VideoJob(TimedJob):
         return "failed" if self.failure is not None else "completed"
 
     def progress(self, now: float) -> int:
-        """Integer percentage: 0 while queued, rising while in progress, 100 when terminal."""
+        """Integer percentage: 0 while queued, along the curve while in progress (at most
+        99), 100 when terminal."""
         status = self.status(now)
         if status == "queued":
             return 0
         if status != "in_progress":
             # UNCERTAIN: the progress of a failed job is undocumented; 100 = "processing over".
             return 100
-        frac = (now - self.created - self.queue_seconds) / self.job_seconds
-        return max(0, min(99, int(frac * 100)))
+        elapsed = (now - self.created - self.queue_seconds) / self.job_seconds
+        done = resolve_curve(self.progress_curve)(min(1.0, max(0.0, elapsed)))
+        return max(0, min(99, int(done * 100)))
 
     def _expiry_shown(self, now: float) -> bool:
         """Once completed (brief + [AZ-CONCEPT] example)."""

@@ -122,9 +122,11 @@ class _VideosApi:
             created=ctx.now(), queue_seconds=ctx.queue_seconds, job_seconds=ctx.job_seconds,
             retention_seconds=ctx.retention_seconds, remixed_from_video_id=source,
             failure=failure, kind=kind, input_reference=input_reference,
+            progress_curve=ctx.progress_curve,
         )
         ctx.state.videos.add(job)
-        return web.json_response(job.to_json(job.created, initial=True))
+        return web.json_response(job.to_json(job.created, initial=True),
+                                 headers=self._poll_headers(job, job.created))
 
     def _source_ref(self, body: ParsedBody) -> VideoJob | UploadedFile:
         """``video``: ``{"id": ...}`` of a completed video, or an uploaded MP4 (multipart)."""
@@ -146,14 +148,18 @@ class _VideosApi:
             raise invalid_type("video.id", "a string", video_id)
         return self._completed_source(video_id, "used as a source")
 
-    def _poll_after_ms(self, job: VideoJob, now: float) -> int:
-        """Poll hint: time to the next status change, at most a quarter of the run."""
-        if self.ctx.poll_after_ms is not None:
-            return self.ctx.poll_after_ms
-        wait = job.seconds_until_change(now)
-        if job.status(now) == "in_progress" and job.job_seconds > 0:
-            wait = min(wait, job.job_seconds / 4)  # so pollers see progress move
-        return max(10, min(20_000, math.ceil(wait * 1000)))
+    def _poll_headers(self, job: VideoJob, now: float) -> dict[str, str]:
+        """``openai-poll-after-ms`` while the job runs: ``poll_after_ms``, or (``"auto"``) the
+        time to the next status change, at most a quarter of the run."""
+        hint = self.ctx.poll_after_ms
+        if hint is None or job.status(now) not in ("queued", "in_progress"):
+            return {}
+        if hint == "auto":
+            wait = job.seconds_until_change(now)
+            if job.status(now) == "in_progress" and job.job_seconds > 0:
+                wait = min(wait, job.job_seconds / 4)  # so pollers see progress move
+            hint = max(10, min(20_000, math.ceil(wait * 1000)))
+        return {"openai-poll-after-ms": str(hint)}
 
     # -- handlers -------------------------------------------------------------------------
 
@@ -207,11 +213,7 @@ class _VideosApi:
     async def retrieve(self, request: web.Request, call: Call) -> web.StreamResponse:
         job = self._job(request.match_info["video_id"])
         now = self.ctx.now()
-        data = job.to_json(now)
-        headers = {}
-        if data["status"] in ("queued", "in_progress"):
-            headers["openai-poll-after-ms"] = str(self._poll_after_ms(job, now))
-        return web.json_response(data, headers=headers)
+        return web.json_response(job.to_json(now), headers=self._poll_headers(job, now))
 
     async def delete(self, request: web.Request, call: Call) -> web.StreamResponse:
         video_id = request.match_info["video_id"]

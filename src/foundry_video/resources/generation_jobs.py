@@ -84,7 +84,8 @@ class _GenerationJobBackend:
     async def fetch(self, job_id: str, *, deadline: Deadline | None = None,
                     polling: bool = False) -> tuple[VideoGenerationJob, Mapping[str, str]]:
         pipeline = self._jobs._pipeline
-        attempts = Attempts(pipeline.retry.poll_retries) if polling else None
+        attempts = (Attempts(pipeline.retry.poll_retries,
+                             hint_ceiling=self._jobs._client.max_poll_interval) if polling else None)
         response = await pipeline.request("GET", _job_path(job_id), params=API_VERSION,
                                           attempts=attempts, deadline=deadline)
         return self._jobs._parse(VideoGenerationJob, response), response.headers

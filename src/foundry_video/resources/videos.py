@@ -34,8 +34,20 @@ if TYPE_CHECKING:
     from .._batch import BatchResult
     from .._transports.base import Response
 
-VideoJob = Job[Video]
-"""A :class:`Job` whose result is a :class:`Video`."""
+
+class VideoJob(Job[Video]):
+    """A Sora 2 :class:`~foundry_video.Job`: ``await job`` gives the completed :class:`Video`.
+
+    Everything is inherited from :class:`~foundry_video.Job`; :attr:`video` is
+    :attr:`~foundry_video.Job.latest` under its Sora 2 name, typed as a :class:`Video`.
+    """
+
+    @property
+    def video(self) -> Video | None:
+        """The last :class:`Video` seen (from create, retrieve or polling); ``None`` before
+        the first response of a re-attached job."""
+        return self.latest
+
 
 _PHASES: dict[str, Phase] = {
     VideoStatus.QUEUED: "queued",
@@ -59,7 +71,8 @@ class _VideoBackend:
     async def fetch(self, job_id: str, *, deadline: Deadline | None = None,
                     polling: bool = False) -> tuple[Video, Mapping[str, str]]:
         pipeline = self._videos._pipeline
-        attempts = Attempts(pipeline.retry.poll_retries) if polling else None
+        attempts = (Attempts(pipeline.retry.poll_retries,
+                             hint_ceiling=self._videos._client.max_poll_interval) if polling else None)
         response = await pipeline.request("GET", _video_path(job_id), attempts=attempts,
                                           deadline=deadline)
         return self._videos._parse(Video, response), response.headers
@@ -111,9 +124,18 @@ class Videos(Resource):
     def job(self, video_id: str, *, video: Video | None = None) -> VideoJob:
         """Re-attach to an existing video by id (e.g. after a restart). No request is sent."""
         _video_path(video_id)
-        return Job(self._pipeline, self._backend, video_id, video,
-                   poll_interval=self._client.poll_interval,
-                   max_poll_interval=self._client.max_poll_interval)
+        return self._new_job(video_id, video)
+
+    def _started(self, response: Response) -> VideoJob:
+        """The job a create, remix, edit or extend response started (with its poll hint)."""
+        video = self._parse(Video, response)
+        return self._new_job(video.id, video, response.headers)
+
+    def _new_job(self, video_id: str, video: Video | None,
+                 hints: Mapping[str, str] | None = None) -> VideoJob:
+        return VideoJob(self._pipeline, self._backend, video_id, video,
+                        poll_interval=self._client.poll_interval,
+                        max_poll_interval=self._client.max_poll_interval, hints=hints)
 
     async def create(
         self,
@@ -150,8 +172,7 @@ class Videos(Resource):
             self._validate_reference(model, caps, upload, size)
             response = await self._post("/videos", fields, options,
                                         files={"input_reference": upload})
-        video = self._parse(Video, response)
-        return self.job(video.id, video=video)
+        return self._started(response)
 
     def _validate(self, model: str, caps: ModelCapabilities, *, prompt: str,
                   size: str | None, seconds: int | None) -> None:
@@ -225,8 +246,7 @@ class Videos(Resource):
         """Start a remix of a completed video with a new prompt; returns the new job."""
         self._check_prompt(prompt)
         response = await self._post(_video_path(video_id, "/remix"), {"prompt": prompt}, options)
-        video = self._parse(Video, response)
-        return self.job(video.id, video=video)
+        return self._started(response)
 
     async def edit(self, video_id: str | None = None, *, prompt: str,
                    video_file: FileInput | None = None,
@@ -239,8 +259,7 @@ class Videos(Resource):
         self._check_prompt(prompt)
         response = await self._post_with_video("/videos/edits", video_id, video_file,
                                                {"prompt": prompt}, options)
-        video = self._parse(Video, response)
-        return self.job(video.id, video=video)
+        return self._started(response)
 
     async def extend(self, video_id: str | None = None, *, prompt: str, seconds: int | str,
                      video_file: FileInput | None = None,
@@ -260,8 +279,7 @@ class Videos(Resource):
                                  f"{', '.join(str(s) for s in sorted(allowed))}")
         response = await self._post_with_video("/videos/extensions", video_id, video_file,
                                                {"prompt": prompt, "seconds": str(length)}, options)
-        video = self._parse(Video, response)
-        return self.job(video.id, video=video)
+        return self._started(response)
 
     async def create_character(self, video_file: FileInput, *, name: str,
                                **options: Unpack[BodyRequestOptions]) -> VideoCharacter:
