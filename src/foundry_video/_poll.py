@@ -32,15 +32,15 @@ about ``T / 2 - 1`` requests while ``T < min_interval / age_fraction`` (~29 s), 
 
 from __future__ import annotations
 
-import email.utils
 import math
 import random
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-__all__ = ["PollStrategy", "hint_seconds", "job_age", "retry_floor_seconds"]
+from ._wire import hint_seconds, retry_after_seconds
+
+__all__ = ["PollStrategy", "job_age"]
 
 _JITTER_RNG = random.Random()
 """Shared by all strategies: seeding a new Random per job reads 2.5 KB of os.urandom."""
@@ -49,43 +49,6 @@ POLL_AFTER_HEADER = "openai-poll-after-ms"
 MIN_HINT_INTERVAL = 0.1
 """A cadence hint below this (e.g. ``0``) is raised to it, so a buggy hint cannot make the
 client hammer the service."""
-
-
-def hint_seconds(value: str | None, *, unit: float = 1.0) -> float | None:
-    """``value`` (a number of ``unit``-second units) as seconds; ``None`` unless finite and
-    >= 0 (``"1e400"`` is infinite, so ignored)."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value) / unit
-    except ValueError:
-        return None
-    if not math.isfinite(seconds) or seconds < 0:
-        return None
-    return seconds
-
-
-def retry_floor_seconds(headers: Mapping[str, str], *, wall_time: float | None = None
-                        ) -> float | None:
-    """The ``retry-after-ms`` / ``Retry-After`` (seconds or HTTP date) delay, if valid.
-
-    ``wall_time`` (Unix seconds) is "now" for an HTTP date; a date in the past means 0.
-    """
-    millis = hint_seconds(headers.get("retry-after-ms"), unit=1000)
-    if millis is not None:
-        return millis
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    seconds = hint_seconds(value)
-    if seconds is not None:
-        return seconds
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-        delay = when.timestamp() - (time.time() if wall_time is None else wall_time)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return max(0.0, delay) if math.isfinite(delay) else None
 
 
 def job_age(model: object, wall_time: float) -> float | None:
@@ -191,7 +154,7 @@ class PollStrategy:
         """
         headers = headers or {}
         first, self._first_delay = self._first_delay, False
-        floor = retry_floor_seconds(headers, wall_time=wall_time) or 0.0
+        floor = retry_after_seconds(headers, now=wall_time) or 0.0
         cadence = hint_seconds(headers.get(POLL_AFTER_HEADER), unit=1000)
         if self.interval is not None:
             delay = max(self.interval, cadence or 0.0)

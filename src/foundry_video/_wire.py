@@ -27,37 +27,40 @@ def request_id_from(headers: Mapping[str, str]) -> str | None:
     return None
 
 
-def _seconds(text: str | None, scale: float = 1.0) -> float | None:
-    """A finite, non-negative number of seconds, or ``None`` (garbage, ``inf``, ``nan``, < 0)."""
-    if not text:
+def hint_seconds(value: str | None, *, unit: float = 1.0) -> float | None:
+    """``value`` (a number of ``unit``-second units) as seconds; ``None`` unless finite and
+    >= 0 (``"1e400"`` is infinite, ``"nan"`` is not a number: both ignored)."""
+    if not value:
         return None
     try:
-        value = float(text) / scale
+        seconds = float(value) / unit
     except ValueError:
         return None
-    return value if math.isfinite(value) and value >= 0 else None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
 def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
-    """The server's requested delay: ``retry-after-ms``, then ``retry-after`` (seconds or date).
+    """The server's requested delay: ``retry-after-ms``, then ``retry-after`` (seconds or an
+    HTTP date, measured from ``now``, Unix seconds; a date in the past means 0).
 
     Values that are not finite, negative or unparsable are ignored (``None``): they are
     network input, not instructions.
     """
-    millis = _seconds(headers.get("retry-after-ms"), 1000.0)
+    millis = hint_seconds(headers.get("retry-after-ms"), unit=1000)
     if millis is not None:
         return millis
     value = headers.get("retry-after")
     if not value:
         return None
-    seconds = _seconds(value)
+    seconds = hint_seconds(value)
     if seconds is not None:
         return seconds
     try:
         when = email.utils.parsedate_to_datetime(value)
+        delay = when.timestamp() - (time.time() if now is None else now)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    return max(0.0, delay) if math.isfinite(delay) else None
 
 
 def _error_object(body: Any) -> dict[str, Any] | None:
