@@ -6,7 +6,7 @@ import pytest
 
 from foundry_video import ApiKeyAuth, ManualClock, VideoClient
 
-from .fakes import FakeService, MockService
+from .fakes import FakeService, MockService, running
 
 SECRET = "sk-test-SECRET-0123456789abcdef"
 AZURE = "https://res.openai.azure.com"
@@ -36,12 +36,8 @@ async def client(mock_service: MockService) -> AsyncIterator[VideoClient]:
 
 @pytest.fixture
 async def service() -> AsyncIterator[FakeService]:
-    fake = FakeService()
-    await fake.start()
-    try:
+    async with running() as fake:
         yield fake
-    finally:
-        await fake.stop()
 
 
 @pytest.fixture

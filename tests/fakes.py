@@ -13,7 +13,8 @@ import asyncio
 import inspect
 import json
 import threading
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -189,6 +190,17 @@ class FakeService:
 
     def last(self, method: str, path: str) -> Recorded:
         return [r for r in self.requests if r.method == method and r.path == path][-1]
+
+
+@asynccontextmanager
+async def running(fake: FakeService | None = None) -> AsyncIterator[FakeService]:
+    """A started FakeService (a new one unless given), stopped on exit."""
+    fake = fake or FakeService()
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.stop()
 
 
 def video(video_id: str = "video_1", status: str = "queued", progress: int = 0, **extra: Any

@@ -41,7 +41,7 @@ from foundry_video import (
 from foundry_video.testing import MockTransport
 
 from .conftest import AZURE, SECRET
-from .fakes import FakeService, video
+from .fakes import FakeService, running, video
 
 Handler = Callable[[Request], Response]
 
@@ -79,12 +79,8 @@ def truncated(request: Request) -> Response:
 @pytest.fixture
 async def elsewhere() -> AsyncIterator[FakeService]:
     """A second service on another port: another origin."""
-    fake = FakeService()
-    await fake.start()
-    try:
+    async with running() as fake:
         yield fake
-    finally:
-        await fake.stop()
 
 
 def redirect_to(target: str, status: int = 302) -> Callable[[web.Request],

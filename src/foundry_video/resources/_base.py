@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from .._errors import UnexpectedResponseError
 from .._files import Upload
+from .._retry import Attempts
 from .._transports.base import Response
 from .._wire import parse_body
 
@@ -125,6 +126,14 @@ class Resource:
     @property
     def _pipeline(self) -> Pipeline:
         return self._client._pipeline
+
+    def _status_attempts(self, polling: bool) -> Attempts | None:
+        """The retry budget of a status request: a call's, or while polling the policy's
+        polling budget (hints clamped to ``max_poll_interval``: the job goes on)."""
+        if not polling:
+            return None
+        return Attempts(self._pipeline.retry.poll_retries,
+                        hint_ceiling=self._client.max_poll_interval)
 
     def _parse(self, model: type[ModelT], response: Response) -> ModelT:
         """:func:`parse`, with the error (built from service data) redacted."""

@@ -25,7 +25,6 @@ from .._job import Content, Job, Phase, ProgressHandler, ensure_not_expired
 from .._options import BodyRequestOptions, RequestOptions
 from .._output import check_target
 from .._pagination import AsyncPager
-from .._retry import Attempts
 from ..capabilities import ModelCapabilities
 from ..models import (
     GENERATION_VARIANT_SUFFIX,
@@ -84,8 +83,7 @@ class _GenerationJobBackend:
     async def fetch(self, job_id: str, *, deadline: Deadline | None = None,
                     polling: bool = False) -> tuple[VideoGenerationJob, Mapping[str, str]]:
         pipeline = self._jobs._pipeline
-        attempts = (Attempts(pipeline.retry.poll_retries,
-                             hint_ceiling=self._jobs._client.max_poll_interval) if polling else None)
+        attempts = self._jobs._status_attempts(polling)
         response = await pipeline.request("GET", _job_path(job_id), params=API_VERSION,
                                           attempts=attempts, deadline=deadline)
         return self._jobs._parse(VideoGenerationJob, response), response.headers

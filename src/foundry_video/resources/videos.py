@@ -17,7 +17,6 @@ from .._files import FileInput, Upload, read_upload
 from .._job import Content, Job, Phase, ensure_not_expired
 from .._options import BodyRequestOptions, RequestOptions
 from .._pagination import AsyncPager
-from .._retry import Attempts
 from ..capabilities import GENERIC, ModelCapabilities
 from ..models import (
     VARIANT_SUFFIX,
@@ -71,8 +70,7 @@ class _VideoBackend:
     async def fetch(self, job_id: str, *, deadline: Deadline | None = None,
                     polling: bool = False) -> tuple[Video, Mapping[str, str]]:
         pipeline = self._videos._pipeline
-        attempts = (Attempts(pipeline.retry.poll_retries,
-                             hint_ceiling=self._videos._client.max_poll_interval) if polling else None)
+        attempts = self._videos._status_attempts(polling)
         response = await pipeline.request("GET", _video_path(job_id), attempts=attempts,
                                           deadline=deadline)
         return self._videos._parse(Video, response), response.headers
