@@ -165,19 +165,16 @@ class Pipeline:
     @asynccontextmanager
     async def stream(self, path: str, *, params: Mapping[str, object] | None = None,
                      headers: Mapping[str, str] | None = None,
-                     options: RequestOptions | None = None,
                      attempts: Attempts | None = None,
                      deadline: Deadline | None = None) -> AsyncIterator[Response]:
-        """GET a binary body: yields the open 2xx/3xx response for incremental reading.
+        """GET a binary body: yields the open 2xx response for incremental reading.
 
         Sent with ``Accept-Encoding: identity``: a video is already compressed, and a byte
         count or ``Range`` offset must mean the same thing on both ends.
         """
-        opts = RequestOptions(**(options or {}))
-        if headers:
-            opts["extra_headers"] = {**opts.get("extra_headers", {}), **headers}
+        options = RequestOptions(extra_headers=dict(headers)) if headers else RequestOptions()
         call = Call("GET", path, params=params, accept="application/binary", stream=True,
-                    options=opts, attempts=attempts, deadline=deadline)
+                    options=options, attempts=attempts, deadline=deadline)
         response = await self.call(call, _as_is)
         try:
             yield response
