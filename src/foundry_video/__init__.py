@@ -128,6 +128,24 @@ if TYPE_CHECKING:
     from ._pagination import (
         AsyncPager as AsyncPager,
     )
+    from ._sync import (
+        SyncGenerationJob as SyncGenerationJob,
+    )
+    from ._sync import (
+        SyncGenerationJobs as SyncGenerationJobs,
+    )
+    from ._sync import (
+        SyncJob as SyncJob,
+    )
+    from ._sync import (
+        SyncPager as SyncPager,
+    )
+    from ._sync import (
+        SyncVideoClient as SyncVideoClient,
+    )
+    from ._sync import (
+        SyncVideos as SyncVideos,
+    )
     from .capabilities import (
         CapabilityTable as CapabilityTable,
     )
@@ -220,6 +238,9 @@ _EXPORTS.update(dict.fromkeys((
     "VideoStatus", "CropBounds", "GenerationJobStatus", "InpaintItem", "VideoGeneration",
     "VideoGenerationJob", "VideoGenerationJobList"), ".models"))
 _EXPORTS.update(dict.fromkeys(("GenerationJob", "GenerationJobs"), ".resources.generation_jobs"))
+_EXPORTS.update(dict.fromkeys((
+    "SyncGenerationJob", "SyncGenerationJobs", "SyncJob", "SyncPager",
+    "SyncVideoClient", "SyncVideos"), "._sync"))
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
