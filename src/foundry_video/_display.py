@@ -96,6 +96,12 @@ class Summary:
 class RichDisplay:
     """Mixin: Jupyter shows the object as an HTML card, IPython as one line of text."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__repr__" in cls.__dict__:
+            # IPython takes a class's own __repr__ over an inherited _repr_pretty_.
+            cls._repr_pretty_ = RichDisplay._repr_pretty_  # type: ignore[method-assign]
+
     def _repr_html_(self) -> str:
         return summarize(self).html()
 

@@ -70,7 +70,7 @@ def show(path: str | os.PathLike[str], *, width: int | None = 640,
         return display.Video(url=source, width=width)
     if kind.startswith("image/"):
         if inline:
-            return display.Image(filename=source, width=width)
+            return display.Image(filename=source, format=kind.split("/")[1], width=width)
         return display.Image(url=source, width=width)
     raise ValueError(f"{file} is neither an MP4 video nor an image ({kind})")
 

@@ -78,9 +78,9 @@ class SyncVideoClient:
     def from_env(cls, **kwargs: Any) -> SyncVideoClient:
         """Build from ``AZURE_OPENAI_ENDPOINT`` and ``AZURE_OPENAI_API_KEY``.
 
-        As :meth:`VideoClient.from_env <foundry_video.VideoClient.from_env>`: without a
-        key, Microsoft Entra ID (``DefaultAzureCredential``, extra ``foundry-video[entra]``),
-        which the client then owns and closes. ``kwargs`` are constructor arguments.
+        As :meth:`~foundry_video.VideoClient.from_env`: without a key, Microsoft Entra ID
+        (``DefaultAzureCredential``, extra ``foundry-video[entra]``), which the client then
+        owns and closes. ``kwargs`` are constructor arguments.
         """
         from .._client import VideoClient
 

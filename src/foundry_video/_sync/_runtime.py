@@ -16,6 +16,7 @@ portal task and waits for its outcome in the calling thread:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import queue
@@ -192,7 +193,7 @@ class Runtime:
                     return result
                 if isinstance(value, Exception):
                     raise value
-                if isinstance(value, anyio.get_cancelled_exc_class()):
+                if isinstance(value, asyncio.CancelledError):  # the portal runs asyncio
                     raise ClientClosedError("the SyncVideoClient was closed during this call")
                 raise value
         finally:
