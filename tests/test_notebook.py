@@ -18,6 +18,7 @@ from foundry_video import (
     DownloadSaved,
     DownloadStarted,
     JobCompleted,
+    JobFailed,
     JobProgress,
     JobQueued,
     Video,
@@ -144,3 +145,12 @@ def test_progress_display_prints_plain_lines_outside_a_kernel(tmp_path: Path) ->
     assert "video_1: queued" in lines and "in_progress 50%" in lines and "saved" in lines
     assert display.status == "saved" and display.percent == 100.0
     assert "a.mp4 (100 bytes)" in display.html()
+
+
+def test_progress_display_shows_a_failure_escaped() -> None:
+    display = ProgressDisplay(stream=io.StringIO())
+    display(JobQueued("video_1"))
+    display(JobFailed("video_1", "moderation_blocked", EVIL))
+    html = display.html()
+    assert display.phase == "failed" and "moderation_blocked" in html
+    assert "<script" not in html and "&lt;script&gt;" in html

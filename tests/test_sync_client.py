@@ -198,14 +198,23 @@ def test_an_exception_in_on_progress_stops_the_download_cleanly(
     assert job.result(tmp_path / "x.mp4").stat().st_size > 0  # the job is still fine
 
 
-def test_async_on_progress_is_refused(client: SyncVideoClient, tmp_path: Path) -> None:
+def test_async_on_progress_is_refused(client: SyncVideoClient, emu: Emulator) -> None:
     job = client.videos.create(prompt="x", seconds=4)
 
     async def handler(event: JobEvent) -> None:
         pass
 
+    requests = len(emu.requests)
     with pytest.raises(TypeError, match="plain function"):
         job.wait(on_progress=handler)
+    assert len(emu.requests) == requests  # refused before polling started
+
+    class Handler:
+        def __call__(self, event: JobEvent) -> Any:
+            return handler(event)  # returns a coroutine: caught when it is called
+
+    with pytest.raises(TypeError, match="plain function"):
+        job.wait(on_progress=Handler())
 
 
 def test_keyboard_interrupt_in_a_sora1_wait_says_how_to_resume(

@@ -172,14 +172,15 @@ class SyncJob(RichDisplay, Generic[ModelT]):
     def _follow(self, call: Callable[[ProgressHandler | None], Awaitable[R]],
                 on_progress: EventHandler | None) -> R:
         """Run ``call(handler)`` in the portal; ``on_progress`` (if any) runs here, per event."""
+        handler = None if on_progress is None else _plain(on_progress)  # checked before any work
         with self._resumable():
-            if on_progress is None:
+            if handler is None:
                 return self._runtime.call(call, None)
 
             async def start(emit: Emit[JobEvent]) -> R:
                 return await call(emit)
 
-            return self._runtime.drive(start, _plain(on_progress))
+            return self._runtime.drive(start, handler)
 
     @contextmanager
     def _resumable(self) -> Iterator[None]:
@@ -230,15 +231,23 @@ class SyncGenerationJob(SyncJob[VideoGenerationJob]):
                                                  cancel_remote=cancel_remote), on_progress)
 
 
+_ASYNC_HANDLER = ("on_progress of a SyncVideoClient job must be a plain function, not an async "
+                  "one (it is called in your thread)")
+
+
 def _plain(handler: EventHandler) -> EventHandler:
     """``handler``, refusing an ``async def`` one (its coroutine would never run)."""
+    if not callable(handler):
+        raise TypeError(f"on_progress must be a function, got {type(handler).__name__}")
+    if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
+            type(handler).__call__):  # an object with an async __call__, too
+        raise TypeError(_ASYNC_HANDLER)
 
     def call(event: JobEvent) -> None:
         outcome = handler(event)
         if inspect.isawaitable(outcome):
             if inspect.iscoroutine(outcome):
                 outcome.close()
-            raise TypeError("on_progress of a SyncVideoClient job must be a plain function, "
-                            "not an async one (it is called in your thread)")
+            raise TypeError(_ASYNC_HANDLER)
 
     return call

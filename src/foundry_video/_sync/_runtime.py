@@ -116,9 +116,9 @@ class Runtime:
     def __init__(self, make_client: Callable[[], VideoClient]) -> None:
         self._pid = os.getpid()
         self._active: dict[anyio.CancelScope, anyio.Event] = {}
-        portal_cm = start_blocking_portal(name="foundry-video-sync")
+        portal_cm = start_blocking_portal()
         self._portal: BlockingPortal = portal_cm.__enter__()
-        self._loop_thread = self._portal.call(threading.get_ident)
+        self._loop_thread = self._portal.call(_name_thread, "foundry-video-sync")
         try:
             self.client: VideoClient = self._portal.call(make_client)
         except BaseException:
@@ -240,6 +240,12 @@ class Runtime:
             raise ClientClosedError("this SyncVideoClient is closed")
         if threading.get_ident() == self._loop_thread:
             raise RuntimeError("a SyncVideoClient cannot be called from its own event-loop thread")
+
+
+def _name_thread(name: str) -> int:
+    """Name the portal's thread (for debuggers and thread dumps); return its id."""
+    threading.current_thread().name = name
+    return threading.get_ident()
 
 
 def _stop_portal(portal_cm: AbstractContextManager[BlockingPortal], portal: BlockingPortal) -> None:

@@ -9,6 +9,7 @@ portal instead.
 
 from __future__ import annotations
 
+import threading
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
@@ -25,10 +26,10 @@ class BackgroundServer:
 
     def __init__(self, emulator: Emulator) -> None:
         self._emulator = emulator
-        self._portal_cm: AbstractContextManager[BlockingPortal] = start_blocking_portal(
-            name="foundry-video-emulator")
+        self._portal_cm: AbstractContextManager[BlockingPortal] = start_blocking_portal()
         self._portal = self._portal_cm.__enter__()
         try:
+            self._portal.call(_name_thread)
             self._portal.call(emulator.start)
         except BaseException:
             self._portal_cm.__exit__(None, None, None)
@@ -40,3 +41,7 @@ class BackgroundServer:
             self._portal.call(self._emulator.stop)
         finally:
             self._portal_cm.__exit__(None, None, None)
+
+
+def _name_thread() -> None:
+    threading.current_thread().name = "foundry-video-emulator"
