@@ -5,7 +5,8 @@ runs 2000 create → poll → download jobs and prints one JSON line with the el
 ``python clients.py download --client raw --base-url URL --out FILE`` downloads the big
 asset once and prints the elapsed time and the process's RSS growth during the download.
 
-Clients: ``sdk`` (foundry-video: ``create_many`` / ``videos.download``), ``raw`` (a
+Clients: ``sdk`` (foundry-video: ``create_many`` / ``videos.download``), ``sdk-sync``
+(``SyncVideoClient`` shared by a thread pool, jobs only), ``raw`` (a
 hand-written minimal aiohttp loop: the practical limit of Python + aiohttp), and
 ``openai`` (the official package, used the way its docs suggest: ``create`` then
 ``poll``, and ``with_streaming_response.download_content(...).stream_to_file``).
@@ -163,6 +164,26 @@ async def jobs_sdk(base: str, n: int, concurrency: int, out: Path) -> None:
         raise RuntimeError(f"{len(failed)} jobs failed; first: {failed[0].error!r}")
 
 
+async def jobs_sdk_sync(base: str, n: int, concurrency: int, out: Path) -> None:
+    """``SyncVideoClient`` as a threaded program uses it: ``concurrency`` threads sharing one
+    client, each running create → ``job.result(path)`` (every call hops to its loop thread)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from foundry_video import ApiKeyAuth, SyncVideoClient
+
+    def run() -> None:
+        with SyncVideoClient(base, auth=ApiKeyAuth(API_KEY), poll_interval=0.0) as client:
+
+            def one(i: int) -> None:
+                job = client.videos.create(**CREATE)  # type: ignore[arg-type]
+                job.result(out / f"{job.id}.mp4")
+
+            with ThreadPoolExecutor(max_workers=concurrency) as pool:
+                list(pool.map(one, range(n)))
+
+    await asyncio.to_thread(run)
+
+
 async def jobs_openai(base: str, n: int, concurrency: int, out: Path) -> None:
     """The official package as its docs suggest (create, poll, streamed download)."""
     from openai import AsyncOpenAI
@@ -181,7 +202,8 @@ async def jobs_openai(base: str, n: int, concurrency: int, out: Path) -> None:
 
 
 JOBS: dict[str, Callable[[str, int, int, Path], Awaitable[None]]] = {
-    "sdk": jobs_sdk, "raw": jobs_raw, "raw-durable": jobs_raw_durable, "openai": jobs_openai}
+    "sdk": jobs_sdk, "sdk-sync": jobs_sdk_sync, "raw": jobs_raw, "raw-durable": jobs_raw_durable,
+    "openai": jobs_openai}
 
 
 # -- workload (b)/(d): one large download -------------------------------------------------
@@ -225,6 +247,9 @@ DOWNLOADS: dict[str, Callable[[str, Path], Awaitable[None]]] = {
 
 def _preimport(client: str) -> None:
     """Import the client's modules before the clock starts (import time is workload c)."""
+    if client == "sdk-sync":
+        import foundry_video._sync
+        import foundry_video.resources.videos
     if client == "sdk":
         import foundry_video._batch
         import foundry_video._client

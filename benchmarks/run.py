@@ -42,7 +42,7 @@ PYTHON = sys.executable
 MIB = 1 << 20
 CLIENT_LABELS = {"sdk": "foundry-video", "raw": "raw aiohttp loop", "openai": "openai",
                  "curl": "curl", "candidate": "foundry-video (candidate)",
-                 "raw-durable": "raw loop + durable save"}
+                 "raw-durable": "raw loop + durable save", "sdk-sync": "SyncVideoClient, threads"}
 
 
 # -- configuration ------------------------------------------------------------------------
@@ -180,7 +180,8 @@ def bench_jobs(cfg: Config, out_root: Path, log: Any) -> dict[str, Any]:
     """2000 create → poll → download jobs at concurrency 64, per client."""
     # raw-durable: the raw loop saving files the way the SDK promises to (temp file, fsync,
     # rename, directory fsync): it separates the cost of that contract from SDK overhead.
-    clients = [*cfg.python_clients(), "raw-durable"]
+    # sdk-sync: the blocking client shared by `concurrency` threads, each create → result.
+    clients = [*cfg.python_clients(), "raw-durable", "sdk-sync"]
     samples: dict[str, list[float]] = {c: [] for c in clients}
     server_cpu: dict[str, list[float]] = {c: [] for c in clients}
     client_cpu: dict[str, list[float]] = {c: [] for c in clients}

@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import struct
 import zlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
-from foundry_video import ApiKeyAuth, ManualClock, VideoClient
+from foundry_video import ApiKeyAuth, ManualClock, SyncVideoClient, VideoClient
 
 
 def parser(description: str | None) -> argparse.ArgumentParser:
@@ -39,6 +39,24 @@ async def connect(use_emulator: bool) -> AsyncIterator[VideoClient]:
 
     clock = ManualClock()  # virtual time shared by both sides: a 12 s job finishes at once
     async with Emulator(clock=clock) as emulator, VideoClient(
+        emulator.endpoint, auth=ApiKeyAuth("emulator-key"), clock=clock
+    ) as client:
+        yield client
+
+
+@contextmanager
+def connect_sync(use_emulator: bool) -> Iterator[SyncVideoClient]:
+    """The blocking twin of ``connect``: a ``SyncVideoClient`` for Azure or an emulator."""
+    if not use_emulator:
+        with SyncVideoClient.from_env() as client:
+            yield client
+        return
+    from foundry_video.emulator import Emulator
+
+    clock = ManualClock()
+    # `with` (not `async with`): the emulator serves from a thread of its own, so the
+    # blocking client's calls can reach it.
+    with Emulator(clock=clock) as emulator, SyncVideoClient(
         emulator.endpoint, auth=ApiKeyAuth("emulator-key"), clock=clock
     ) as client:
         yield client

@@ -43,7 +43,7 @@ from typing import Any
 import pytest
 
 import foundry_video._client
-from foundry_video import ManualClock, VideoClient, cli
+from foundry_video import ManualClock, SyncVideoClient, VideoClient, cli
 from foundry_video.emulator import Emulator, Fault, PlaceholderRenderer
 
 from .fakes import ThreadedEmulator
@@ -203,6 +203,8 @@ async def _close_clients(namespace: dict[str, Any]) -> None:
     for value in list(namespace.values()):
         if isinstance(value, VideoClient):
             await value.close()
+        elif isinstance(value, SyncVideoClient):
+            value.close()
 
 
 def run_page(page: str, emulator: Emulator) -> int:
@@ -253,7 +255,8 @@ RUNNABLE_PAGES = [page for page in PAGES if any(runnable(b) for b in blocks(page
 
 def test_the_pages_have_runnable_code() -> None:
     assert {"index.md", "quickstart.md", "authentication.md", "sora2.md", "sora1.md",
-            "jobs.md", "errors.md", "models.md", "testing.md", "scaling.md"} <= set(RUNNABLE_PAGES)
+            "jobs.md", "errors.md", "models.md", "testing.md", "scaling.md",
+            "scripts-and-notebooks.md"} <= set(RUNNABLE_PAGES)
 
 
 # scaling.md starts a Dask cluster: its own test below runs it once and checks the output.

@@ -24,7 +24,7 @@ from .fakes import ThreadedEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-SCRIPTS = ("quickstart", "batch", "image_to_video", "remix", "resume")
+SCRIPTS = ("quickstart", "batch", "image_to_video", "remix", "resume", "sync_quickstart")
 
 
 @pytest.fixture(autouse=True)
@@ -116,6 +116,14 @@ def test_remix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert path.name == "remix.mp4" and is_mp4(path)
 
 
+def test_sync_quickstart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                         capsys: pytest.CaptureFixture[str]) -> None:
+    path = load("sync_quickstart", monkeypatch).main(["--emulator", "--out", str(tmp_path)])
+    assert path == tmp_path / "sync_quickstart.mp4" and is_mp4(path)
+    out = capsys.readouterr().out
+    assert "created video_" in out and "completed" in out
+
+
 def test_resume_with_emulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = run("resume", ["--emulator", "--out", str(tmp_path)], monkeypatch)
     assert is_mp4(path) and not (tmp_path / "job.json").exists()
@@ -142,10 +150,12 @@ def test_resume_across_two_runs(service: Emulator, tmp_path: Path,
     assert len(service.videos) == 1
 
 
-@pytest.mark.parametrize("name", ["quickstart", "remix"])
+@pytest.mark.parametrize("name", ["quickstart", "remix", "sync_quickstart"])
 def test_examples_use_the_environment_without_emulator(name: str, service: Emulator, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    path = run(name, ["--out", str(tmp_path)], monkeypatch)
+    module = load(name, monkeypatch)
+    result = module.main(["--out", str(tmp_path)])
+    path = asyncio.run(result) if asyncio.iscoroutine(result) else result
     assert path.is_file()
     assert all(r.headers.get("api-key") == "REDACTED" for r in service.requests)
 
@@ -169,7 +179,9 @@ def kernel_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return name
 
 
-def test_notebook_runs_with_top_level_await(kernel_name: str, tmp_path: Path) -> None:
+def test_notebook_runs_with_rich_display_and_both_clients(kernel_name: str, tmp_path: Path) -> None:
+    """The example notebook through a real kernel: top-level ``await``, the cards, the live
+    progress display, ``show()``, and ``SyncVideoClient`` inside the kernel's running loop."""
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     notebook = nbformat.read(EXAMPLES / "quickstart.ipynb", as_version=4)
@@ -180,11 +192,28 @@ def test_notebook_runs_with_top_level_await(kernel_name: str, tmp_path: Path) ->
                                      resources={"metadata": {"path": str(workdir)}})
     client.execute()  # raises CellExecutionError on any failing cell
 
-    outputs = [output for cell in notebook.cells if cell.cell_type == "code"
-               for output in cell.outputs]
+    cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    outputs = [output for cell in cells for output in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    text = "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
-                     for o in outputs)
-    assert "('completed', '1280x720', '4')" in text
-    assert is_mp4(workdir / "notebook-demo.mp4")
+
+    def html_of(source_start: str) -> list[str]:
+        cell = next(c for c in cells if c.source.startswith(source_start))
+        return [o["data"]["text/html"] for o in cell.outputs if "text/html" in o.get("data", {})]
+
+    job_card, = html_of("job = await client.videos.create(")
+    assert "class='foundry-video'" in job_card and "video_" in job_card and "queued" in job_card
+    wait_cell = next(c for c in cells if c.source.startswith("from foundry_video.notebook"))
+    kinds = {kind for o in wait_cell.outputs for kind in o.get("data", {})}
+    assert "application/vnd.jupyter.widget-view+json" in kinds  # the live bar (ipywidgets)
+    video_card = html_of("from foundry_video.notebook")[-1]
+    for text in ("completed", "1280x720", "4s", "sora-2", "calico cat"):
+        assert text in video_card, text
+    player, = html_of("show(path")
+    assert "<video" in player and "data:video/mp4;base64," in player
+    # The HTML progress display was updated in place (update_display_data) to its last state.
+    progress, sync_card = html_of("from foundry_video import SyncVideoClient")
+    assert "foundry-video-progress" in progress and "saved" in progress
+    assert "notebook-sync.mp4" in progress and "width:100.0%" in progress
+    assert "SyncVideoJob" in sync_card and "completed" in sync_card
+    assert is_mp4(workdir / "notebook-demo.mp4") and is_mp4(workdir / "notebook-sync.mp4")
     assert (workdir / "notebook-demo.webp").is_file()

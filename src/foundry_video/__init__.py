@@ -149,6 +149,27 @@ if TYPE_CHECKING:
     from ._pagination import (
         AsyncPager as AsyncPager,
     )
+    from ._sync import (
+        SyncGenerationJob as SyncGenerationJob,
+    )
+    from ._sync import (
+        SyncGenerationJobs as SyncGenerationJobs,
+    )
+    from ._sync import (
+        SyncJob as SyncJob,
+    )
+    from ._sync import (
+        SyncPager as SyncPager,
+    )
+    from ._sync import (
+        SyncVideoClient as SyncVideoClient,
+    )
+    from ._sync import (
+        SyncVideoJob as SyncVideoJob,
+    )
+    from ._sync import (
+        SyncVideos as SyncVideos,
+    )
     from ._transports.base import (
         AsyncByteStream as AsyncByteStream,
     )
@@ -230,6 +251,12 @@ if TYPE_CHECKING:
     from .resources.generation_jobs import (
         GenerationJobs as GenerationJobs,
     )
+    from .resources.videos import (
+        VideoJob as VideoJob,
+    )
+    from .resources.videos import (
+        Videos as Videos,
+    )
 
 _EXPORTS: dict[str, str] = {
     "VideoClient": "._client",
@@ -263,6 +290,10 @@ _EXPORTS.update(dict.fromkeys((
     "VideoStatus", "CropBounds", "GenerationJobStatus", "InpaintItem", "VideoGeneration",
     "VideoGenerationJob", "VideoGenerationJobList"), ".models"))
 _EXPORTS.update(dict.fromkeys(("GenerationJob", "GenerationJobs"), ".resources.generation_jobs"))
+_EXPORTS.update(dict.fromkeys(("VideoJob", "Videos"), ".resources.videos"))
+_EXPORTS.update(dict.fromkeys((
+    "SyncGenerationJob", "SyncGenerationJobs", "SyncJob", "SyncPager", "SyncVideoJob",
+    "SyncVideoClient", "SyncVideos"), "._sync"))
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
 

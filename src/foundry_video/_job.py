@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 import anyio
 
 from ._deadline import Deadline
+from ._display import RichDisplay
 from ._download import stream_to_path
 from ._errors import (
     ContentExpiredError,
@@ -108,7 +109,7 @@ class JobBackend(Protocol[ModelT]):
         ...
 
 
-class Job(Generic[ModelT]):
+class Job(RichDisplay, Generic[ModelT]):
     """A video job on the service: await it, download its result, or watch its events.
 
     ``await job`` polls until the job ends and returns the final model (a

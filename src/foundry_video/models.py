@@ -19,6 +19,8 @@ from pydantic import (
     model_validator,
 )
 
+from ._display import RichDisplay
+
 __all__ = [
     "CropBounds",
     "ErrorDetail",
@@ -81,7 +83,7 @@ class VideoError(_Model):
     type: str | None = None
 
 
-class Video(_Model):
+class Video(RichDisplay, _Model):
     """A Sora 2 video job as the Videos API returns it."""
 
     id: str
@@ -262,7 +264,7 @@ class VideoGeneration(_Model):
     _to_dt = field_validator("created_at", mode="before")(_to_datetime)
 
 
-class VideoGenerationJob(_Model):
+class VideoGenerationJob(RichDisplay, _Model):
     """A Sora 1 video generation job as the preview jobs API returns it."""
 
     id: str

@@ -21,6 +21,7 @@ from aiohttp.typedefs import Handler as AioHandler
 
 from .._clock import Clock, SystemClock
 from ..capabilities import CapabilityTable, default_capabilities
+from ._background import BackgroundServer
 from ._bodies import body_kind
 from ._content import ContentCache, Renderer, close_connection, send_faulty_body
 from ._context import Call, Routes, ServiceContext, bind_call
@@ -73,11 +74,13 @@ class Emulator:
     """A local stand-in for the Azure OpenAI / Foundry Sora video service.
 
     ``async with Emulator() as emu:`` starts it on ``host:port`` (port 0 = any free port);
-    point a client at :attr:`endpoint`. Jobs move on :attr:`clock` (``queue_seconds``
-    queued, then ``job_seconds`` in progress). ``api_keys=None`` accepts any non-empty key;
-    Bearer tokens are accepted when non-empty, listed in ``api_keys``, or approved by
-    ``token_validator``. ``create_rate_limit=N`` allows N job-creating requests per 60 s
-    of clock time. ``renderer`` defaults to the PyAV renderer (imported lazily).
+    point a client at :attr:`endpoint`. ``with Emulator() as emu:`` serves it from a thread
+    of its own instead, for blocking code such as a :class:`~foundry_video.SyncVideoClient`.
+    Jobs move on :attr:`clock` (``queue_seconds`` queued, then ``job_seconds`` in progress).
+    ``api_keys=None`` accepts any non-empty key; Bearer tokens are accepted when non-empty,
+    listed in ``api_keys``, or approved by ``token_validator``. ``create_rate_limit=N``
+    allows N job-creating requests per 60 s of clock time. ``renderer`` defaults to the
+    PyAV renderer (imported lazily).
     ``poll_after_ms`` is the ``openai-poll-after-ms`` hint on status responses: ``"auto"``
     (the default) derives it from the time to the next status change, an int fixes it,
     ``None`` sends none. ``progress_curve`` shapes ``progress`` while a job runs: a name
@@ -141,6 +144,7 @@ class Emulator:
         self._app: web.Application | None = None
         self._routes: Routes | None = None
         self._runner: web.AppRunner | None = None
+        self._background: BackgroundServer | None = None
 
     # -- public surface -----------------------------------------------------------------
 
@@ -249,6 +253,23 @@ class Emulator:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+    def __enter__(self) -> Emulator:
+        """``with Emulator() as emu:`` serves from a thread of its own, for blocking clients
+        (``SyncVideoClient``, scripts, other libraries); ``async with`` serves from the
+        running event loop."""
+        from ._background import BackgroundServer
+
+        if self._background is not None:
+            raise RuntimeError("the emulator is already running")
+        self._background = BackgroundServer(self)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        background, self._background = self._background, None
+        if background is not None:
+            background.close()
 
     def __repr__(self) -> str:
         where = self.endpoint if self._runner is not None else "stopped"
