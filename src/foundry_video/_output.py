@@ -18,13 +18,14 @@ import asyncio
 import contextlib
 import errno
 import functools
-import glob
 import hashlib
 import logging
 import os
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TypeVar
@@ -56,7 +57,8 @@ def check_target(target: Path, *, job_id: str | None = None) -> Path:
 
     Checks that ``target`` is not a directory, that its nearest existing ancestor is a
     writable directory on a writable volume, and that the volume has some free space.
-    Blocking but quick (a few ``stat`` calls): it runs before any request.
+    Blocking but quick (a few ``stat`` calls): it runs before any request. A directory that
+    passed is not checked again for a few seconds (a batch saves thousands of files there).
     """
     target = Path(target).expanduser()
 
@@ -66,6 +68,9 @@ def check_target(target: Path, *, job_id: str | None = None) -> Path:
     if target.is_dir():
         raise fail(f"{target} is a directory; give a file path such as {target / 'out.mp4'}",
                    errno.EISDIR)
+    checked = _checked_directories.get(target.parent)
+    if checked is not None and time.monotonic() - checked < DIRECTORY_CHECK_TTL:
+        return target
     parent = target.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
@@ -81,7 +86,22 @@ def check_target(target: Path, *, job_id: str | None = None) -> Path:
         raise fail(f"cannot write {target}: no permission to write in {parent}", errno.EACCES)
     if stats is not None and stats.f_bavail * stats.f_frsize < MIN_FREE_BYTES:
         raise fail(f"cannot write {target}: the volume of {parent} is full", errno.ENOSPC)
+    if parent == target.parent:
+        if len(_checked_directories) > 256:
+            _checked_directories.clear()
+        _checked_directories[parent] = time.monotonic()
     return target
+
+
+DIRECTORY_CHECK_TTL = 5.0
+_checked_directories: dict[Path, float] = {}
+
+
+@functools.cache
+def _io_threads() -> ThreadPoolExecutor:
+    """File operations' worker threads (fsync blocks for milliseconds: many downloads
+    saving at once need more threads than the event loop's default executor has)."""
+    return ThreadPoolExecutor(max_workers=32, thread_name_prefix="foundry-video-io")
 
 
 async def in_thread(function: Callable[[], T], *,
@@ -92,7 +112,7 @@ async def in_thread(function: Callable[[], T], *,
     then handed to ``on_abandon`` (e.g. to close and remove a file it created) instead of
     being lost. Works for asyncio's own cancellation as well as anyio's.
     """
-    future = asyncio.get_running_loop().run_in_executor(None, function)
+    future = asyncio.get_running_loop().run_in_executor(_io_threads(), function)
     try:
         return await asyncio.shield(future)
     except BaseException:
@@ -158,8 +178,8 @@ class PartFile:
     def commit(self) -> None:
         """Flush, fsync, rename over the target, fsync the directory (blocking).
 
-        Then removes part files of the same target that no process holds any more (left
-        by a download that was killed and never resumed with the same content).
+        Then (once per directory and process) removes part files that no process holds any
+        more, left by downloads that were killed and never resumed with the same content.
         """
         try:
             self.handle.flush()
@@ -174,22 +194,50 @@ class PartFile:
         self._sweep()
 
     def _sweep(self) -> None:
-        if fcntl is None:
-            return
-        for stale in self.target.parent.glob(f".{glob.escape(self.target.name)}.*.part"):
-            try:
-                fd = os.open(stale, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-            except OSError:
+        sweep_directory(self.target.parent)
+
+
+_swept: set[str] = set()
+_swept_lock = threading.Lock()
+ABANDONED_AFTER = 60.0
+"""A part file untouched this long and locked by nobody was left by a dead download."""
+
+
+def sweep_directory(directory: Path) -> int:
+    """Remove part files in ``directory`` that no process holds and nobody touched for a
+    minute (blocking); return how many. Done once per directory per process: listing a
+    directory of thousands of videos after every download would cost O(n^2)."""
+    key = str(directory.resolve())
+    with _swept_lock:
+        if key in _swept or fcntl is None:
+            return 0
+        _swept.add(key)
+    removed = 0
+    now = time.time()
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not (entry.name.startswith(".") and entry.name.endswith(".part")):
+            continue
+        try:
+            if now - entry.stat().st_mtime < ABANDONED_AFTER:
                 continue
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                continue  # in use by a running download
-            else:
-                stale.unlink(missing_ok=True)
-                logger.debug("removed the abandoned part file %s", stale)
-            finally:
-                os.close(fd)
+            fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # in use by a running download
+        else:
+            os.unlink(entry.path)
+            removed += 1
+            logger.debug("removed the abandoned part file %s", entry.path)
+        finally:
+            os.close(fd)
+    return removed
 
 
 @functools.cache

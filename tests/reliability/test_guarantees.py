@@ -257,12 +257,17 @@ async def test_abandoned_part_files_are_swept_but_live_ones_are_kept(tmp_path: P
     abandoned.write_bytes(b"old")
     live = tmp_path / ".v.mp4.fedcba9876543210.part"
     live.write_bytes(b"in use")
+    recent = tmp_path / ".other.mp4.0123456789abcdef.part"
+    recent.write_bytes(b"just created by a download that has not locked it yet")
+    an_hour_ago = time.time() - 3600
+    for path in (abandoned, live):
+        os.utime(path, (an_hour_ago, an_hour_ago))
     holder = os.open(live, os.O_RDWR)
     fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another download is writing it
     try:
         await client_for(service()).videos.download("video_1", target)
         assert not abandoned.exists()
-        assert live.exists()
+        assert live.exists() and recent.exists()
     finally:
         os.close(holder)
 
