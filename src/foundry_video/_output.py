@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TypeVar
@@ -99,8 +99,7 @@ _checked_directories: dict[Path, float] = {}
 
 @functools.cache
 def _io_threads() -> ThreadPoolExecutor:
-    """File operations' worker threads (fsync blocks for milliseconds: many downloads
-    saving at once need more threads than the event loop's default executor has)."""
+    """Worker threads for file steps that must finish whatever happens to their caller."""
     return ThreadPoolExecutor(max_workers=32, thread_name_prefix="foundry-video-io")
 
 
@@ -108,23 +107,24 @@ async def in_thread(function: Callable[[], T], *,
                     on_abandon: Callable[[T], None] | None = None) -> T:
     """Run blocking ``function`` in a worker thread and return its result.
 
-    If the awaiting task is cancelled meanwhile, the thread still finishes; its result is
-    then handed to ``on_abandon`` (e.g. to close and remove a file it created) instead of
-    being lost. Works for asyncio's own cancellation as well as anyio's.
+    The function always runs to its end, even when the awaiting task is cancelled
+    meanwhile (by anyio, or by asyncio's own ``task.cancel()``, which anyio's shield does
+    not stop, and which can keep an anyio worker from ever starting a queued function):
+    its result then goes to ``on_abandon`` (e.g. to close and remove a file it created)
+    instead of being lost.
     """
     future = asyncio.get_running_loop().run_in_executor(_io_threads(), function)
     try:
         return await asyncio.shield(future)
     except BaseException:
-        if on_abandon is not None:
-            def settle(done: asyncio.Future[T] | Future[T]) -> None:
-                if not done.cancelled() and done.exception() is None:
-                    on_abandon(done.result())
+        def settle(done: asyncio.Future[T]) -> None:
+            if on_abandon is not None and not done.cancelled() and done.exception() is None:
+                on_abandon(done.result())
 
-            if future.done():
-                settle(future)
-            else:
-                future.add_done_callback(settle)
+        if future.done():
+            settle(future)
+        else:
+            future.add_done_callback(settle)
         raise
 
 

@@ -61,6 +61,7 @@ _TIMEOUTS = (TimeoutError, asyncio.TimeoutError)
 NETWORK_ERRORS = (aiohttp.ClientError, OSError, *_TIMEOUTS)
 """What a transport or a body read raises when the network fails."""
 _JITTER = random.Random()
+_EMPTY_CREDENTIALS = frozenset({"", "Bearer", "Bearer None", "None"})
 
 
 def operation_name(method: str, path: str) -> str:
@@ -348,8 +349,7 @@ class Pipeline:
             raise CredentialError(f"{type(self.auth).__name__}: the credential failed: "
                                   f"{type(exc).__name__}: {self.redact(str(exc))}") from exc
         bad = [header for header, value in headers.items()
-               if not isinstance(value, str) or not value.strip()
-               or value.strip() in ("Bearer", "Bearer None", "None")]
+               if not isinstance(value, str) or value.strip() in _EMPTY_CREDENTIALS]
         if bad:
             raise CredentialError(f"{type(self.auth).__name__} produced an empty credential "
                                   f"for {', '.join(bad)}")

@@ -52,7 +52,8 @@ class AiohttpTransport:
     """
 
     enforces_read_timeout = True
-    """aiohttp bounds the connection and every socket read by the request's timeouts."""
+    """aiohttp bounds the connection, and every read of a streamed body, by the request's
+    timeouts."""
 
     def __init__(self, *, session: aiohttp.ClientSession | None = None, verify_ssl: bool = True,
                  connection_limit: int = 100) -> None:
@@ -126,12 +127,14 @@ class AiohttpTransport:
         session = self._session_for_loop()
         proxy, proxy_auth = await self._proxy_for(request.url)
         stream = bool(request.extensions.get("stream"))
+        # A streamed body's every read is bounded here (a stall); other requests are
+        # bounded whole by the pipeline, so aiohttp need not re-arm a timer per packet.
         response = await session.request(
             request.method, request.url, data=request.content, headers=request.headers,
             proxy=proxy, proxy_auth=proxy_auth, allow_redirects=False,
             read_bufsize=STREAM_READ_BUFFER if stream else None,
             timeout=aiohttp.ClientTimeout(total=None, connect=request.connect_timeout,
-                                          sock_read=request.timeout),
+                                          sock_read=request.timeout if stream else None),
         )
         return Response(response.status, headers=response.headers, reason=response.reason,
                         stream=_AiohttpStream(response), request=request)
