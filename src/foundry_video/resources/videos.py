@@ -15,6 +15,7 @@ from .._download import download_to_path
 from .._errors import UnknownStatusError
 from .._files import FileInput, Upload, read_upload
 from .._job import Content, Job, Phase, ensure_not_expired
+from .._observe import traced_create
 from .._options import BodyRequestOptions, RequestOptions
 from .._pagination import AsyncPager
 from .._retry import Attempts
@@ -115,6 +116,7 @@ class Videos(Resource):
                    poll_interval=self._client.poll_interval,
                    max_poll_interval=self._client.max_poll_interval)
 
+    @traced_create
     async def create(
         self,
         *,
@@ -220,6 +222,7 @@ class Videos(Resource):
         return parse(VideoDeleted, await self._pipeline.request(
             "DELETE", _video_path(video_id), options=options))
 
+    @traced_create
     async def remix(self, video_id: str, *, prompt: str,
                     **options: Unpack[BodyRequestOptions]) -> VideoJob:
         """Start a remix of a completed video with a new prompt; returns the new job."""
@@ -228,6 +231,7 @@ class Videos(Resource):
         video = parse(Video, response)
         return self.job(video.id, video=video)
 
+    @traced_create
     async def edit(self, video_id: str | None = None, *, prompt: str,
                    video_file: FileInput | None = None,
                    **options: Unpack[BodyRequestOptions]) -> VideoJob:
@@ -242,6 +246,7 @@ class Videos(Resource):
         video = parse(Video, response)
         return self.job(video.id, video=video)
 
+    @traced_create
     async def extend(self, video_id: str | None = None, *, prompt: str, seconds: int | str,
                      video_file: FileInput | None = None,
                      **options: Unpack[BodyRequestOptions]) -> VideoJob:
