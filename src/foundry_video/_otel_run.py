@@ -211,8 +211,10 @@ class JobTrace:
 
     def learn(self, span: Span, job: Job[Any]) -> None:
         """Record what the service said about the job (model, size, status) on ``span``."""
-        known = self.facts.get("gen_ai.request.model") or self.facts.get("gen_ai.response.model")
+        known = self.facts.get("gen_ai.request.model")
         facts = job_facts(job)
+        if not known and "gen_ai.response.model" in facts:  # a remix, or a re-attached job
+            facts["gen_ai.request.model"] = facts["gen_ai.response.model"]
         self.facts.update(facts)
         if self._prompt is None:
             prompt = getattr(job.latest, "prompt", None)
