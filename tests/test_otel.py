@@ -104,6 +104,13 @@ def otel() -> Otel:
     return make_otel()
 
 
+@pytest.fixture(autouse=True)
+def telemetry_never_failed(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Our own failures are logged, not raised (a job must not break): none may happen."""
+    yield
+    assert not [r for r in caplog.records if "telemetry failed" in r.getMessage()]
+
+
 @pytest.fixture
 async def emu(clock: ManualClock) -> AsyncIterator[Emulator]:
     async with Emulator(clock=clock, renderer=PlaceholderRenderer(), api_keys={KEY},
@@ -495,6 +502,18 @@ async def test_the_prompt_is_recorded_only_when_asked(emu: Emulator, clock: Manu
     messages = otel.job_span().attributes["gen_ai.input.messages"]  # type: ignore[index]
     assert json.loads(str(messages)) == [
         {"role": "user", "parts": [{"type": "text", "content": PROMPT}]}]
+
+
+async def test_the_clients_own_hooks_still_run(emu: Emulator, clock: ManualClock) -> None:
+    otel = make_otel()
+    seen: list[str] = []
+    async with VideoClient(emu.endpoint, auth=ApiKeyAuth(KEY), clock=clock,
+                           telemetry=otel.options, event_hooks={
+                               "request": [lambda r: seen.append(r.method)],
+                               "response": [lambda r: seen.append(str(r.status_code))]}) as client:
+        await client.videos.create(prompt=PROMPT)
+    assert seen == ["POST", "200"]
+    assert otel.named("POST /videos")
 
 
 async def test_metrics_are_recorded_when_spans_are_not_sampled(

@@ -19,6 +19,7 @@ it); stack traces (they quote source lines, which may hold a prompt).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import weakref
 from collections import OrderedDict
@@ -32,6 +33,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Link, Span, SpanContext, SpanKind
 
+from ._errors import FoundryVideoError
 from ._events import JobEvent
 from ._observe import TelemetryOptions
 from ._options import EventHooks, RetryEvent
@@ -45,6 +47,8 @@ if TYPE_CHECKING:
     from ._transports.base import Request, Response
 
 __all__ = ["job_traceparent", "link_job"]
+
+logger = logging.getLogger("foundry_video")
 
 _KEPT_QUERY = frozenset({"api-version", "variant"})
 _KNOWN_JOBS_MAX = 10_000
@@ -122,8 +126,7 @@ class JobTelemetry:
             "gen_ai.output.type": "video",
             "gen_ai.provider.name": "azure.ai.openai" if flavor == "azure" else "openai",
             "server.address": base.host or "",
-            "server.port": base.explicit_port or base.port or (443 if base.scheme == "https"
-                                                                else 80),
+            "server.port": base.port or 443,
         }
         self.signals = Signals(options.meter_provider, str(self.base_facts["gen_ai.provider.name"]),
                                str(self.base_facts["server.address"]))
@@ -169,16 +172,18 @@ class JobTelemetry:
                 job = await start()
         except BaseException as exc:
             job_trace.open_span = None
-            run.end_call(call_span, exc)
-            run.finish(exc, creating=True)
+            with _never_raises("create"):
+                run.end_call(call_span, exc)
+                run.finish(exc, creating=True)
             raise
-        run.end_call(call_span, None)
-        job_trace.create_retries = run.retries
-        job_trace.learn(job_span, job)
-        self._jobs[job] = job_trace
-        weakref.finalize(job, job_trace.abandon)
-        _remember(job.id, job_trace.context)
-        self.signals.jobs_started.add(1, job_trace.metric_facts())
+        with _never_raises("create"):
+            run.end_call(call_span, None)
+            job_trace.create_retries = run.retries
+            job_trace.learn(job_span, job)
+            self._jobs[job] = job_trace
+            weakref.finalize(job, job_trace.abandon)
+            _remember(job.id, job_trace.context)
+            self.signals.jobs_started.add(1, job_trace.metric_facts())
         return job
 
     def _trace(self, span: Span, parent: SpanContext, *, created_here: bool,
@@ -191,11 +196,14 @@ class JobTelemetry:
 
     def watch(self, job: Job[Any], stream: AsyncGenerator[JobEvent, None],
               path: str | os.PathLike[str] | None, variant: str) -> AsyncGenerator[JobEvent, None]:
-        """Wrap one run of ``job.events()`` in the job span."""
-        return self._watch(self._begin(job, path, variant), stream)
+        """Wrap one run of ``job.events()`` in the job span (from its first step on)."""
+        return self._watch(job, stream, path, variant)
 
     def _begin(self, job: Job[Any], path: str | os.PathLike[str] | None, variant: str) -> Run:
-        terminal_before = job.done
+        try:
+            terminal_before = job.done
+        except FoundryVideoError:  # an unknown status: the run itself will say so
+            terminal_before = False
         job_trace = self._jobs.get(job)
         ambient = trace.get_current_span().get_span_context()
         if job_trace is not None and job_trace.open_span is not None:
@@ -222,11 +230,13 @@ class JobTelemetry:
         return Run(self, job_trace, span, job=job, path=path, variant=variant,
                    started=self.pipeline.clock.monotonic(), terminal_before=terminal_before)
 
-    async def _watch(self, run: Run, stream: AsyncGenerator[JobEvent, None]
+    async def _watch(self, job: Job[Any], stream: AsyncGenerator[JobEvent, None],
+                     path: str | os.PathLike[str] | None, variant: str
                      ) -> AsyncGenerator[JobEvent, None]:
         # The job's spans are current only while the job's own code runs (one step of the
         # stream), never while the caller handles an event between two steps.
         failure: BaseException | None = None
+        run = self._begin(job, path, variant)
         try:
             while True:
                 role, span = run.phase()
@@ -235,14 +245,16 @@ class JobTelemetry:
                         event = await stream.__anext__()
                 except StopAsyncIteration:
                     break
-                run.observe(event)
+                with _never_raises("observe"):
+                    run.observe(event)
                 yield event
         except BaseException as exc:
             failure = exc
             raise
         finally:
             await stream.aclose()
-            run.finish(failure)
+            with _never_raises("finish"):
+                run.finish(failure)
 
     def child_span(self, name: str, parent: Span) -> Span:
         """A client span under ``parent`` (the create call or the download)."""
@@ -252,6 +264,18 @@ class JobTelemetry:
     # -- per-request hooks -------------------------------------------------------------
 
     def _on_request(self, request: Request) -> None:
+        with _never_raises("request hook"):
+            self._request(request)
+
+    def _on_response(self, response: Response) -> None:
+        with _never_raises("response hook"):
+            self._response(response)
+
+    def _on_retry(self, event: RetryEvent) -> None:
+        with _never_raises("retry hook"):
+            self._retry(event)
+
+    def _request(self, request: Request) -> None:
         phase = _ACTIVE.get()
         if phase is not None:
             extensions = request.extensions
@@ -273,7 +297,7 @@ class JobTelemetry:
             propagate.inject(request.headers, context=None if phase is None
                              else trace.set_span_in_context(phase.span))
 
-    def _on_response(self, response: Response) -> None:
+    def _response(self, response: Response) -> None:
         phase = _ACTIVE.get()
         if phase is None or not phase.span.is_recording():
             return
@@ -285,7 +309,7 @@ class JobTelemetry:
         elif response.request is not None and response.request.method == "GET":
             phase.span.add_event("foundry_video.poll", facts)
 
-    def _on_retry(self, event: RetryEvent) -> None:
+    def _retry(self, event: RetryEvent) -> None:
         operation = str(event.request.extensions.get("operation") or "")
         self.signals.retry(event.cause, operation)
         phase = _ACTIVE.get()
@@ -300,6 +324,15 @@ class JobTelemetry:
         if isinstance(status, int):
             facts["http.response.status_code"] = status
         phase.span.add_event("foundry_video.retry", facts)
+
+
+@contextmanager
+def _never_raises(where: str) -> Iterator[None]:
+    """Telemetry must not break a job: a failure of ours is logged, never raised."""
+    try:
+        yield
+    except Exception:
+        logger.warning("foundry_video telemetry failed in %s", where, exc_info=True)
 
 
 @contextmanager
