@@ -653,3 +653,22 @@ def _console_spans(text: str) -> Sequence[dict[str, Any]]:
         if isinstance(value, dict) and "span_id" in value.get("context", {}):
             spans.append(value)
     return spans
+
+
+async def test_a_failure_of_telemetry_never_breaks_a_job(
+        sdk: VideoClient, otel: Otel, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+    from foundry_video import _otel_run
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug in telemetry")
+
+    monkeypatch.setattr(_otel_run.Run, "observe", broken)
+    monkeypatch.setattr(_otel_run.JobTrace, "learn", broken)
+    job = await sdk.videos.create(prompt=PROMPT)
+    assert (await job.result(tmp_path / "a.mp4")).stat().st_size > 0
+    monkeypatch.setattr(fv_otel.JobTelemetry, "_begin", broken)
+    assert (await job.result(tmp_path / "b.mp4")).stat().st_size > 0
+    failures = [r for r in caplog.records if "telemetry failed" in r.getMessage()]
+    assert len(failures) >= 3 and all(r.exc_info for r in failures)
+    caplog.clear()

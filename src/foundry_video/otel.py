@@ -21,10 +21,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import aclosing, contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -54,6 +55,7 @@ _KEPT_QUERY = frozenset({"api-version", "variant"})
 _KNOWN_JOBS_MAX = 10_000
 _known_jobs: OrderedDict[str, SpanContext] = OrderedDict()
 """Job id -> the span context of its first job span in this process (for links)."""
+_known_jobs_lock = threading.Lock()
 
 
 def job_traceparent(job: Job[Any] | str) -> str | None:
@@ -91,10 +93,11 @@ def link_job(job_id: str, traceparent: str) -> None:
 
 
 def _remember(job_id: str, context: SpanContext) -> None:
-    _known_jobs[job_id] = context
-    _known_jobs.move_to_end(job_id)
-    while len(_known_jobs) > _KNOWN_JOBS_MAX:
-        _known_jobs.popitem(last=False)
+    with _known_jobs_lock:  # clients in several threads (event loops) share the registry
+        _known_jobs[job_id] = context
+        _known_jobs.move_to_end(job_id)
+        while len(_known_jobs) > _KNOWN_JOBS_MAX:
+            _known_jobs.popitem(last=False)
 
 
 class _Phase:
@@ -236,7 +239,14 @@ class JobTelemetry:
         # The job's spans are current only while the job's own code runs (one step of the
         # stream), never while the caller handles an event between two steps.
         failure: BaseException | None = None
-        run = self._begin(job, path, variant)
+        try:
+            run = self._begin(job, path, variant)
+        except Exception:
+            logger.warning("foundry_video telemetry failed to start", exc_info=True)
+            async with aclosing(stream):
+                async for event in stream:
+                    yield event
+            return
         try:
             while True:
                 role, span = run.phase()
