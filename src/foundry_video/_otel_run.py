@@ -215,6 +215,7 @@ class JobTrace:
         facts = job_facts(job)
         if not known and "gen_ai.response.model" in facts:  # a remix, or a re-attached job
             facts["gen_ai.request.model"] = facts["gen_ai.response.model"]
+        facts = {key: value for key, value in facts.items() if self.facts.get(key) != value}
         self.facts.update(facts)
         if self._prompt is None:
             prompt = getattr(job.latest, "prompt", None)
