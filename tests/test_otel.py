@@ -504,6 +504,19 @@ async def test_the_prompt_is_recorded_only_when_asked(emu: Emulator, clock: Manu
         {"role": "user", "parts": [{"type": "text", "content": PROMPT}]}]
 
 
+async def test_a_remix_takes_its_model_from_the_service(sdk: VideoClient, otel: Otel) -> None:
+    source = await sdk.videos.create(prompt=PROMPT, model="sora-2-pro")
+    await source
+    await (await sdk.videos.remix(source.id, prompt="now at dusk"))
+    remix = next(s for s in otel.named("generate_content")
+                 if (s.attributes or {}).get("foundry_video.job.operation") == "remix")
+    assert remix.name == "generate_content sora-2-pro"
+    assert remix.attributes is not None
+    assert remix.attributes["gen_ai.request.model"] == "sora-2-pro"
+    assert [s.name for s in otel.children(remix)] == ["POST /videos/{id}/remix"]
+    assert otel.total("foundry_video.jobs.started", gen_ai__request__model="sora-2-pro") == 2
+
+
 async def test_the_clients_own_hooks_still_run(emu: Emulator, clock: ManualClock) -> None:
     otel = make_otel()
     seen: list[str] = []
