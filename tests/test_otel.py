@@ -30,6 +30,7 @@ from foundry_video import (
     ContentPolicyError,
     JobFailedError,
     JobQueued,
+    JobTimeoutError,
     ManualClock,
     TelemetryOptions,
     VideoClient,
@@ -320,6 +321,18 @@ async def test_cancelled_wait(sdk: VideoClient, emu: Emulator, otel: Otel, remot
         [r for r in emu.requests if r.method == "GET"])
     assert otel.total("foundry_video.jobs.finished", foundry_video__job__outcome="cancelled") == 1
     assert otel.total("foundry_video.jobs.finished", foundry_video__job__outcome="succeeded") == 0
+
+
+async def test_a_wait_that_times_out(sdk: VideoClient, otel: Otel) -> None:
+    job = await sdk.videos.create(prompt=PROMPT)
+    with pytest.raises(JobTimeoutError):
+        await job.wait(timeout=10)  # the job needs 65 s of virtual time
+    job_span = otel.job_span()
+    assert job_span.attributes is not None
+    assert job_span.attributes["foundry_video.job.outcome"] == "timeout"
+    assert job_span.attributes["error.type"] == "JobTimeoutError"
+    assert job_span.status.status_code is StatusCode.ERROR
+    assert otel.total("foundry_video.jobs.finished", foundry_video__job__outcome="timeout") == 1
 
 
 async def test_breaking_out_of_events_ends_the_span(sdk: VideoClient, otel: Otel) -> None:
