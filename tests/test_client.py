@@ -72,7 +72,7 @@ def test_import_is_light() -> None:
     import sys
 
     code = ("import sys, foundry_video; "
-            "print(sorted(m for m in ('aiohttp', 'pydantic', 'azure.identity', 'av') "
+            "print(sorted(m for m in ('aiohttp', 'pydantic', 'azure.identity', 'av', 'opentelemetry') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

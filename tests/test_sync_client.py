@@ -462,13 +462,6 @@ def test_emulator_as_a_plain_context_manager_serves_blocking_clients(tmp_path: P
         _ = emulator.endpoint
 
 
-def test_the_constructor_takes_the_async_clients_arguments() -> None:
-    from foundry_video import VideoClient
-
-    expected = [p for p in _parameters(VideoClient.__init__) if p[0] != "session"]
-    assert _parameters(SyncVideoClient.__init__) == expected
-
-
 def test_with_options_and_raw_requests_on_the_sync_client() -> None:
     from foundry_video import ApiKeyAuth, Response
     from foundry_video.testing import MockTransport

@@ -134,6 +134,7 @@ if TYPE_CHECKING:
     from ._job import (
         Job as Job,
     )
+    from ._observe import TelemetryOptions as TelemetryOptions
     from ._options import (
         BodyRequestOptions as BodyRequestOptions,
     )
@@ -278,6 +279,7 @@ _EXPORTS.update(dict.fromkeys((
     "UnprocessableEntityError"), "._errors"))
 _EXPORTS.update(dict.fromkeys((
     "BodyRequestOptions", "EventHooks", "RequestOptions", "RetryEvent"), "._options"))
+_EXPORTS["TelemetryOptions"] = "._observe"
 _EXPORTS.update(dict.fromkeys((
     "AsyncByteStream", "AsyncTransport", "ByteStream", "Request", "Response"),
     "._transports.base"))

@@ -15,6 +15,7 @@ from typing_extensions import Unpack
 
 from ._auth import ApiKeyAuth, Auth, EntraIdAuth, Flavor
 from ._clock import Clock, SystemClock
+from ._observe import TelemetrySetting, check_telemetry, resolve_telemetry
 from ._options import EventHooks, RequestOptions
 from ._retry import RetryPolicy
 from ._transports.base import AsyncTransport, Request, Response
@@ -90,6 +91,10 @@ class VideoClient:
             :class:`foundry_video.testing.MockTransport`; closed with the client.
         event_hooks: ``{"request": [...], "response": [...], "retry": [...]}`` callables run
             on every HTTP attempt (see :class:`~foundry_video.EventHooks`).
+        telemetry: OpenTelemetry traces and metrics of jobs (extra ``foundry-video[otel]``):
+            ``True``, ``False``, a :class:`~foundry_video.TelemetryOptions`, or ``None``
+            (default): on when the application has set an OpenTelemetry tracer or meter
+            provider by the time of the first request. See the *Observability* guide.
         capabilities: the per-model limits table (see :mod:`foundry_video.capabilities`).
         validate: check parameters against the table before sending (default True).
         clock: a :class:`Clock`; tests pass a :class:`ManualClock` shared with the emulator.
@@ -117,6 +122,7 @@ class VideoClient:
         session: aiohttp.ClientSession | None = None,
         transport: AsyncTransport | None = None,
         event_hooks: EventHooks | None = None,
+        telemetry: TelemetrySetting = None,
         capabilities: CapabilityTable | None = None,
         validate: bool = True,
         clock: Clock | None = None,
@@ -152,6 +158,7 @@ class VideoClient:
             raise ValueError("pass either session= or transport=, not both")
         if transport is not None and not isinstance(transport, AsyncTransport):
             raise TypeError("transport must have handle_async_request() and aclose()")
+        check_telemetry(telemetry)
         self._endpoint = endpoint
         self._auth = auth
         self._clock: Clock = clock or SystemClock()
@@ -161,7 +168,8 @@ class VideoClient:
             poll_retries=poll_retries, download_resumes=download_resumes,
             poll_interval=poll_interval, max_poll_interval=max_poll_interval,
             max_redirects=max_redirects, max_download_bytes=max_download_bytes,
-            event_hooks=_hooks(event_hooks), validate=validate, api_version=api_version,
+            event_hooks=_hooks(event_hooks), telemetry=telemetry, validate=validate,
+            api_version=api_version,
             default_headers=dict(default_headers or {}), default_query=dict(default_query or {}),
             verify_ssl=verify_ssl, connection_limit=connection_limit)
         self._given_transport = transport
@@ -297,16 +305,26 @@ class VideoClient:
         query = dict(settings.default_query)
         if settings.api_version:
             query["api-version"] = settings.api_version
-        return Pipeline(
+        hooks, telemetry = settings.event_hooks, None
+        options = resolve_telemetry(settings.telemetry)
+        if options is not None:
+            from .otel import JobTelemetry
+
+            telemetry = JobTelemetry(options, base_url=self._base_url, flavor=self._flavor)
+            hooks = telemetry.event_hooks(hooks)
+        pipeline = Pipeline(
             base_url=self._base_url, flavor=self._flavor, auth=self._auth, clock=self._clock,
             retry=RetryPolicy(max_retries=settings.max_retries,
                               poll_retries=settings.poll_retries,
                               download_resumes=settings.download_resumes),
             timeout=settings.timeout, connect_timeout=settings.connect_timeout,
             transport=_LiveTransport(self), default_headers=settings.default_headers,
-            default_query=query, event_hooks=settings.event_hooks,
+            default_query=query, event_hooks=hooks,
             max_redirects=settings.max_redirects,
             max_download_bytes=settings.max_download_bytes)
+        if telemetry is not None:
+            telemetry.attach(pipeline)
+        return pipeline
 
     def _transport(self) -> AsyncTransport:
         """The shared transport, created on first use; refuses a closed client."""
@@ -410,6 +428,7 @@ class _Settings:
     max_redirects: int
     max_download_bytes: int | None
     event_hooks: EventHooks | None
+    telemetry: TelemetrySetting
     validate: bool
     api_version: str | None
     default_headers: dict[str, str]

@@ -223,7 +223,7 @@ class Job(RichDisplay, Generic[ModelT]):
 
     # -- the loop ------------------------------------------------------------------------
 
-    async def events(
+    def events(
         self,
         path: str | os.PathLike[str] | None = None,
         *,
@@ -232,7 +232,7 @@ class Job(RichDisplay, Generic[ModelT]):
         cancel_remote: bool = False,
         index: int = 0,
     ) -> AsyncGenerator[JobEvent, None]:
-        """Drive the job and yield its lifecycle events.
+        """Drive the job and yield its lifecycle events (an async generator).
 
         Yields :class:`JobQueued` / :class:`JobProgress` while polling, then
         :class:`JobCompleted` (or :class:`JobFailed`, followed by the raised
@@ -240,6 +240,14 @@ class Job(RichDisplay, Generic[ModelT]):
         :class:`DownloadProgress` and :class:`DownloadSaved`. Use
         ``contextlib.aclosing`` when breaking out early so temporary files go at once.
         """
+        stream = self._events(path, variant=variant, timeout=timeout,
+                              cancel_remote=cancel_remote, index=index)
+        telemetry = self._pipeline.telemetry
+        return stream if telemetry is None else telemetry.watch(self, stream, path, variant)
+
+    async def _events(self, path: str | os.PathLike[str] | None, *, variant: str,
+                      timeout: float | None, cancel_remote: bool,
+                      index: int) -> AsyncGenerator[JobEvent, None]:
         deadline = Deadline(self._pipeline.clock, timeout)
         try:
             async with aclosing(self._poll(deadline)) as polling:

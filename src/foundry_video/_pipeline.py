@@ -19,7 +19,7 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import aiohttp
 import anyio
@@ -43,6 +43,9 @@ from ._retry import Attempts, RetryPolicy
 from ._transports.base import AsyncTransport, Request, Response
 from ._version import __version__
 from ._wire import make_status_error
+
+if TYPE_CHECKING:
+    from ._observe import JobObserver
 
 __all__ = ["MAX_ERROR_BYTES", "MAX_JSON_BYTES", "NETWORK_ERRORS", "Pipeline"]
 
@@ -99,6 +102,9 @@ class Call:
 
 class Pipeline:
     """Runs API calls for one client. Not public: use :class:`~foundry_video.VideoClient`."""
+
+    telemetry: JobObserver | None = None
+    """Watches jobs when telemetry is on (see ``_observe.py``); ``None`` costs nothing."""
 
     def __init__(
         self,

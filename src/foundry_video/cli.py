@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from ._observe import cli_telemetry
 from ._version import __version__
 
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
@@ -315,6 +316,7 @@ async def _take(items: Any, limit: int) -> AsyncIterator[Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 error, 2 usage, 130 interrupted)."""
     args = build_parser().parse_args(argv)
+    cli_telemetry()  # OpenTelemetry from the OTEL_* variables, when set (_observe.py)
     if args.command == "emulator":
         from .emulator import run_standalone
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .._auth import Auth, Flavor
     from .._client import VideoClient
     from .._clock import Clock
+    from .._observe import TelemetrySetting
     from .._options import EventHooks
     from .._transports.base import AsyncTransport, Response
     from ..capabilities import CapabilityTable
@@ -65,6 +66,7 @@ class SyncVideoClient:
         max_download_bytes: int | None = None,
         transport: AsyncTransport | None = None,
         event_hooks: EventHooks | None = None,
+        telemetry: TelemetrySetting = None,
         capabilities: CapabilityTable | None = None,
         validate: bool = True,
         clock: Clock | None = None,
@@ -83,7 +85,8 @@ class SyncVideoClient:
                 download_resumes=download_resumes, poll_interval=poll_interval,
                 max_poll_interval=max_poll_interval, max_redirects=max_redirects,
                 max_download_bytes=max_download_bytes, transport=transport,
-                event_hooks=event_hooks, capabilities=capabilities, validate=validate,
+                event_hooks=event_hooks, telemetry=telemetry, capabilities=capabilities,
+                validate=validate,
                 clock=clock, api_version=api_version, default_headers=default_headers,
                 default_query=default_query, verify_ssl=verify_ssl,
                 connection_limit=connection_limit)

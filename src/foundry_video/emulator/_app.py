@@ -18,8 +18,10 @@ from typing import Literal
 
 from aiohttp import web
 from aiohttp.typedefs import Handler as AioHandler
+from aiohttp.typedefs import Middleware
 
 from .._clock import Clock, SystemClock
+from .._observe import TelemetrySetting, check_telemetry, resolve_telemetry
 from ..capabilities import CapabilityTable, default_capabilities
 from ._background import BackgroundServer
 from ._bodies import body_kind
@@ -89,7 +91,9 @@ class Emulator:
     of the run elapsed to the fraction done; each job keeps the curve it was created with
     (``emu.videos.get(id).progress_curve`` changes one job). A long queue then a fast run
     is ``queue_seconds`` large against ``job_seconds``. ``shutdown_timeout`` bounds how
-    long :meth:`stop` waits for in-flight requests.
+    long :meth:`stop` waits for in-flight requests. ``telemetry`` (as for ``VideoClient``;
+    ``None``: when the application set an OpenTelemetry provider) adds a server span for
+    each request.
     """
 
     def __init__(
@@ -110,6 +114,7 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         shutdown_timeout: float = 0.5,
+        telemetry: TelemetrySetting = None,
     ) -> None:
         if job_seconds < 0 or queue_seconds < 0:
             raise ValueError("job_seconds and queue_seconds must be >= 0")
@@ -124,6 +129,8 @@ class Emulator:
         self._api_keys = frozenset(api_keys) if api_keys is not None else None
         self._token_validator = token_validator
         self._shutdown_timeout = shutdown_timeout
+        check_telemetry(telemetry)
+        self._telemetry = telemetry
         self.requests: list[RecordedRequest] = []
         """Every request received, in order (secrets redacted)."""
         self.faults = FaultSet()
@@ -279,7 +286,8 @@ class Emulator:
 
     def _build_app(self) -> web.Application:
         # 64 MiB: input_reference images and character videos travel in the body.
-        app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024 * 1024)
+        app = web.Application(middlewares=[*self._tracing(), self._middleware],
+                              client_max_size=64 * 1024 * 1024)
         routes = Routes(app, API_PREFIXES)
         for register in SURFACES:
             register(routes, self.ctx)
@@ -289,6 +297,14 @@ class Emulator:
             info.operation for info in routes.info.values() if info.rate_limited
         )
         return app
+
+    def _tracing(self) -> list[Middleware]:
+        options = resolve_telemetry(self._telemetry)
+        if options is None:
+            return []
+        from ._telemetry import server_spans
+
+        return [server_spans(options, self.requests)]
 
     def _record(self, request: web.Request, request_id: str) -> RecordedRequest:
         # Names lowercased (HTTP header names are case-insensitive; clients differ).

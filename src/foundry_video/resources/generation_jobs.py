@@ -22,6 +22,7 @@ from .._errors import DownloadError, JobTimeoutError, UnknownStatusError
 from .._events import JobCompleted, JobEvent
 from .._files import FileInput
 from .._job import Content, Job, Phase, ProgressHandler, ensure_not_expired
+from .._observe import traced_create
 from .._options import BodyRequestOptions, RequestOptions
 from .._output import check_target
 from .._pagination import AsyncPager
@@ -216,6 +217,7 @@ class GenerationJobs(Resource):
                              poll_interval=self._client.poll_interval,
                              max_poll_interval=self._client.max_poll_interval)
 
+    @traced_create
     async def create(
         self,
         *,

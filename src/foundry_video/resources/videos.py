@@ -15,6 +15,7 @@ from .._download import download_to_path
 from .._errors import UnknownStatusError
 from .._files import FileInput, Upload, read_upload
 from .._job import Content, Job, Phase, ensure_not_expired
+from .._observe import traced_create
 from .._options import BodyRequestOptions, RequestOptions
 from .._pagination import AsyncPager
 from ..capabilities import GENERIC, ModelCapabilities
@@ -135,6 +136,7 @@ class Videos(Resource):
                         poll_interval=self._client.poll_interval,
                         max_poll_interval=self._client.max_poll_interval, hints=hints)
 
+    @traced_create
     async def create(
         self,
         *,
@@ -239,6 +241,7 @@ class Videos(Resource):
         return self._parse(VideoDeleted, await self._pipeline.request(
             "DELETE", _video_path(video_id), options=options))
 
+    @traced_create
     async def remix(self, video_id: str, *, prompt: str,
                     **options: Unpack[BodyRequestOptions]) -> VideoJob:
         """Start a remix of a completed video with a new prompt; returns the new job."""
@@ -246,6 +249,7 @@ class Videos(Resource):
         response = await self._post(_video_path(video_id, "/remix"), {"prompt": prompt}, options)
         return self._started(response)
 
+    @traced_create
     async def edit(self, video_id: str | None = None, *, prompt: str,
                    video_file: FileInput | None = None,
                    **options: Unpack[BodyRequestOptions]) -> VideoJob:
@@ -259,6 +263,7 @@ class Videos(Resource):
                                                {"prompt": prompt}, options)
         return self._started(response)
 
+    @traced_create
     async def extend(self, video_id: str | None = None, *, prompt: str, seconds: int | str,
                      video_file: FileInput | None = None,
                      **options: Unpack[BodyRequestOptions]) -> VideoJob:
