@@ -17,7 +17,7 @@ crashed (or was killed, or lost its machine) resumes instead of paying for its v
         async for entry, job in journal.resume(client):
             await journal.finish(job)
 
-The file is JSON Lines, one event per line (``started``, ``done``, ``failed``,
+The file is JSON Lines, one event per line (``intent``, ``started``, ``done``, ``failed``,
 ``unconfirmed``), each appended with a single ``write`` and ``fsync``\\ed before the call
 returns, so a job id is on disk before the caller can lose it. A line torn by a crash
 is skipped when reading. The journal holds what the caller gives it (ids, output paths,
@@ -26,6 +26,11 @@ is skipped when reading. The journal holds what the caller gives it (ids, output
 ``unconfirmed`` records a create whose outcome the SDK could not know (the connection
 dropped after the request was sent): the SDK does not re-send it, because that could
 start a second job. Reconcile with ``client.videos.list()`` before creating it again.
+
+``intent`` (:meth:`JobJournal.record_intent`) is written *before* a create is sent: a
+process killed between sending a create and journaling its id leaves an intent with no
+``started`` event, which a resuming caller reconciles the same way (``foundry-video
+batch --resume`` does).
 """
 
 from __future__ import annotations
@@ -140,6 +145,15 @@ class JobJournal:
                       "params": entry.params})
         return entry
 
+    def record_intent(self, params: dict[str, Any]) -> float:
+        """Write an ``intent`` event: a create with ``params`` is about to be sent.
+
+        Durable when this returns; returns the journal time it was recorded at.
+        """
+        at = self._clock()
+        self._append({"event": "intent", "at": at, "params": dict(params)})
+        return at
+
     def mark_done(self, job_id: str) -> None:
         """Write a ``done`` event: the job's result is saved (or no longer wanted)."""
         self._append({"event": "done", "id": job_id, "at": self._clock()})
@@ -237,6 +251,13 @@ class JobJournal:
                                   e["params"] if isinstance(e.get("params"), dict) else {},
                                   str(e.get("error") or ""))
                 for e in self._events() if e["event"] == "unconfirmed"]
+
+    def intents(self) -> list[UnconfirmedCreate]:
+        """Every ``intent`` event, oldest first (``error`` is empty): match them against
+        ``started`` entries by their ``params`` to find creates that may have been lost."""
+        return [UnconfirmedCreate(_number(e.get("at")) or 0.0,
+                                  e["params"] if isinstance(e.get("params"), dict) else {}, "")
+                for e in self._events() if e["event"] == "intent"]
 
     async def resume(self, client: VideoClient) -> AsyncIterator[tuple[JournalEntry, Job[Any]]]:
         """Yield ``(entry, job)`` for every pending job, re-attached (no request is sent)."""

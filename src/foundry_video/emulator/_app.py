@@ -237,6 +237,8 @@ class Emulator:
         self._app = None  # an aiohttp app cannot be started twice
         if runner is not None:
             await runner.cleanup()
+        if self.state_dir is not None:
+            self.state_dir.sync(self.ctx.state)  # changes made directly, e.g. emu.videos.add
 
     async def restart(self, *, keep_state: bool = True) -> None:
         """Simulate a service restart: close every connection and serve again on the same port.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import Iterable
 from typing import Any
 
@@ -46,6 +47,11 @@ def _banner(emu: Emulator, faults: Iterable[Fault]) -> list[str]:
 
 
 async def _serve(emulator: Emulator, faults: list[Fault], ready: asyncio.Event | None) -> None:
+    task = asyncio.current_task()
+    if task is not None:
+        # SIGTERM (a service manager, `kill`) stops it as cleanly as Ctrl-C does.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     async with emulator as emu:
         for fault in faults:
             emu.inject(fault)
@@ -81,6 +87,6 @@ def run_standalone(port: int = 8089, host: str = "127.0.0.1", *, faults: Iterabl
     emulator = Emulator(host=host, port=port, **options)
     # asyncio.run cancels the main task on Ctrl-C, so the emulator shuts down cleanly
     # (``async with`` exits) before KeyboardInterrupt reaches us.
-    with contextlib.suppress(KeyboardInterrupt):
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         asyncio.run(_serve(emulator, list(faults), None))
     print("foundry-video emulator stopped.", flush=True)
