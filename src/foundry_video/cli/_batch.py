@@ -374,7 +374,7 @@ class BatchProgress:
 
                 self._rich = Progress(TextColumn("batch"), BarColumn(), MofNCompleteColumn(),
                                       TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
-                                      console=Console(file=sys.stderr))
+                                      console=Console(file=self.session.stderr))
                 self._rich.start()
                 self._task = self._rich.add_task("batch", total=self.total,
                                                  completed=self._count("done", "failed"),

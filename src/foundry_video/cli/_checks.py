@@ -73,6 +73,9 @@ def check_output_dir(directory: Path, *, what: str = "-o") -> Path:
 
 
 def _writable_directory(directory: Path, *, what: str) -> None:
+    existing = next((p for p in (directory, *directory.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise UsageError(f"{what}: {existing} is a file, not a directory")
     try:
         directory.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=directory, prefix=".foundry-video-probe-")

@@ -156,7 +156,7 @@ async def _follow(session: Session, job: Job[Any], output: Path | None,
 
     session.track(job.id, output)
     timeout = session.opt("timeout")
-    with ProgressUI(enabled=not session.quiet) as ui:
+    with ProgressUI(session.stderr, enabled=not session.quiet) as ui:
         if output is None:
             await job.wait(timeout=timeout, on_progress=ui)
             return []
@@ -170,7 +170,7 @@ async def _follow_sora1(session: Session, job: GenerationJob, output: Path | Non
 
     session.track(job.id, output)
     deadline = _Deadline(session.opt("timeout"))
-    with ProgressUI(enabled=not session.quiet) as ui:
+    with ProgressUI(session.stderr, enabled=not session.quiet) as ui:
         await job.wait(timeout=deadline.left(), on_progress=ui)
         if output is None:
             return []

@@ -16,7 +16,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from .._redact import Redactor, redact_value
 from ._checks import UsageError, check_endpoint
@@ -81,6 +81,11 @@ class Session:
     def err(self, text: str) -> None:
         """A line of diagnostics on stderr."""
         print(self.redact(text), file=sys.stderr, flush=True)
+
+    @property
+    def stderr(self) -> IO[str]:
+        """``sys.stderr`` behind the redactor, for displays that write on their own."""
+        return cast("IO[str]", RedactingStream(sys.stderr, self.redact))
 
     def warn(self, text: str) -> None:
         """``warning: text`` on stderr (one line)."""
@@ -182,6 +187,38 @@ class Session:
         finally:
             if credential is not None:
                 await credential.close()
+
+
+class RedactingStream:
+    """A text stream that redacts every write (line-buffered: secrets never split)."""
+
+    def __init__(self, inner: IO[str], redact: Redactor) -> None:
+        self._inner = inner
+        self._redact = redact
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        if "\n" in self._pending:
+            done, _, self._pending = self._pending.rpartition("\n")
+            self._inner.write(self._redact(done + "\n"))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._inner.write(self._redact(self._pending))
+            self._pending = ""
+        self._inner.flush()
+
+    def isatty(self) -> bool:
+        return self._inner.isatty()
+
+    def fileno(self) -> int:
+        return self._inner.fileno()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._inner, "encoding", None) or "utf-8"
 
 
 class _OneLine(logging.Formatter):
