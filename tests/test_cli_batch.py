@@ -100,7 +100,7 @@ def test_a_failed_item_fails_the_batch_not_the_others(
         remote: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     remote.inject(Fault("job_failed", times=1, message=f"no GPU for {KEY}"))
     prompts = jsonl(tmp_path / "p.jsonl", {"prompt": "one"}, {"prompt": "two"})
-    code, out, err = run(capsys, "batch", str(prompts), "-o", str(tmp_path / "out"),
+    code, out, _err = run(capsys, "batch", str(prompts), "-o", str(tmp_path / "out"),
                          "--concurrency", "1")
     assert code == 1
     assert "failed" in out and "1 of 2 done" in out and "<redacted>" in out
@@ -160,7 +160,7 @@ def test_a_batch_killed_mid_create_resumes_without_creating_twice(
         assert '"event": "intent"' in journal and '"event": "started"' not in journal
         (out_dir / ".0001.mp4.x1y2.part").write_bytes(b"partial")  # as a killed download leaves
 
-        code, out, err = run(capsys, "batch", str(prompts), "-o", str(out_dir), "--emulator",
+        code, _out, err = run(capsys, "batch", str(prompts), "-o", str(out_dir), "--emulator",
                              "--resume", "--concurrency", "4")
         assert code == 0, err
         assert "found on the service" in err  # the orphaned job was adopted, not re-created
