@@ -19,7 +19,7 @@ import json
 import shlex
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -99,7 +99,7 @@ class Item:
 
 
 def read_items(path: Path, out_dir: Path, table: CapabilityTable,
-               warn: Any) -> list[Item]:
+               warn: Callable[[str], None]) -> list[Item]:
     """Parse and check every line; raise :class:`UsageError` naming the first bad line."""
     try:
         if path.stat().st_size > MAX_INPUT_BYTES:
@@ -136,7 +136,7 @@ def read_items(path: Path, out_dir: Path, table: CapabilityTable,
 
 
 def _item(where: str, number: int, data: dict[str, Any], base: Path, out_dir: Path,
-          table: CapabilityTable, warn: Any, warned: set[str]) -> Item:
+          table: CapabilityTable, warn: Callable[[str], None], warned: set[str]) -> Item:
     prompt = data.get("prompt")
     if not isinstance(prompt, str):
         raise UsageError(f"{where}: 'prompt' must be a string")

@@ -14,6 +14,7 @@ from ._parser import (
     connection_options,
     int_between,
     json_option,
+    positive_float,
     waiting_options,
 )
 
@@ -80,7 +81,7 @@ def register(commands: Commands) -> None:
                                  "(gen_...)")
     _output(down, "the file to write", "<id> + .mp4/.webp/.jpg")
     _variant(down)
-    down.add_argument("--timeout", type=float, metavar="SECONDS",
+    down.add_argument("--timeout", type=positive_float, metavar="SECONDS",
                       help="give up the download after this many seconds")
     json_option(down)
     connection_options(down)

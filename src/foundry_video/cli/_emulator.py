@@ -118,7 +118,7 @@ def run(session: Session) -> int:
     except ValueError as exc:  # e.g. a deployment of an unknown model
         raise UsageError(str(exc)) from None
     except OSError as exc:
-        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+        if exc.filename is None and exc.errno in (errno.EADDRINUSE, errno.EACCES):
             what = "in use" if exc.errno == errno.EADDRINUSE else "not allowed"
             session.err(f"error: port {args.port} on {args.host} is {what} (another emulator? "
                         "pick another with --port, or --port 0 for any free port)")

@@ -47,6 +47,9 @@ async def emulator_client(session: Session, **settings: Any) -> AsyncIterator[Vi
     from .._client import VideoClient
     from ..emulator import EXAMPLE_KEY, Emulator, default_state_dir, pyav_missing, read_server
 
+    for other in ("endpoint", "entra"):
+        if session.opt(other):
+            raise UsageError(f"--emulator and --{other} exclude each other: choose one")
     state_dir = Path(session.opt("state_dir") or default_state_dir()).expanduser()
     key = session.opt("api_key") or os.environ.get("FOUNDRY_VIDEO_EMULATOR_KEY") or EXAMPLE_KEY
     auth = ApiKeyAuth(key)

@@ -23,13 +23,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 error, 2 usage, 130 interrupted)."""
     args = build_parser().parse_args(argv)
     session = Session(args)
-    session.setup_logging()
-    try:
-        code = _run(session)
-        sys.stdout.flush()  # inside the try: a closed pipe is noticed here, not at exit
-        return code
-    except BaseException as exc:
-        return report(session, exc)
+    with session.diagnostics():
+        try:
+            code = _run(session)
+            sys.stdout.flush()  # inside the try: a closed pipe is noticed here, not at exit
+            return code
+        except BaseException as exc:
+            return report(session, exc)
 
 
 def _run(session: Session) -> int:

@@ -13,8 +13,8 @@ import logging
 import os
 import shlex
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
@@ -124,17 +124,23 @@ class Session:
             flags.append("--entra")
         return flags
 
-    def setup_logging(self) -> None:
-        """SDK warnings as one redacted line each; azure-identity's own dumps silenced
-        (its failures arrive as one ``CredentialError``)."""
-        handler = logging.StreamHandler(sys.stderr)
+    @contextmanager
+    def diagnostics(self) -> Iterator[None]:
+        """While a command runs: SDK warnings as one redacted line each on stderr, and
+        azure-identity's own multi-line reports silenced (its failures arrive as one
+        ``CredentialError``)."""
+        handler = logging.StreamHandler(self.stderr)
         handler.setFormatter(_OneLine(self.redact))
         handler.setLevel(logging.WARNING)
-        logger = logging.getLogger("foundry_video")
-        if not any(isinstance(h.formatter, _OneLine) for h in logger.handlers):
-            logger.addHandler(handler)
-        logging.getLogger("azure").addHandler(logging.NullHandler())
-        logging.getLogger("azure").propagate = False
+        quiet = logging.NullHandler()
+        sdk, azure = logging.getLogger("foundry_video"), logging.getLogger("azure")
+        sdk.addHandler(handler)
+        azure.addHandler(quiet)
+        try:
+            yield
+        finally:
+            sdk.removeHandler(handler)
+            azure.removeHandler(quiet)
 
     # -- the client ----------------------------------------------------------------------
 
