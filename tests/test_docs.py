@@ -53,6 +53,7 @@ DOCS = ROOT / "docs"
 PAGES = sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md"))
 AZURE_PLACEHOLDER = "https://my-resource.openai.azure.com"
 OPENAI_PLACEHOLDER = "https://api.openai.com/v1"
+QUIET_COMMANDS = {"generate", "wait", "remix", "edit", "extend", "batch"}
 DOCS_ID = "video_68d2c1f0"  # the example id used on the CLI page
 
 _FENCE = re.compile(
@@ -337,7 +338,8 @@ def test_cli_examples_run(docs_env: Emulator, capsys: pytest.CaptureFixture[str]
         for argv in _cli_lines(block):
             if video_id is not None:
                 argv = [video_id if arg == DOCS_ID else arg for arg in argv]
-            code = cli.main([*argv, "-q"])
+            quiet = ["-q"] if argv[0] in QUIET_COMMANDS else []  # only commands that wait have it
+            code = cli.main([*argv, *quiet])
             out = capsys.readouterr().out
             assert code == 0, f"{block.where}: foundry-video {shlex.join(argv)} -> {code}\n{out}"
             if video_id is None:

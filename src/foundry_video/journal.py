@@ -17,7 +17,7 @@ crashed (or was killed, or lost its machine) resumes instead of paying for its v
         async for entry, job in journal.resume(client):
             await journal.finish(job)
 
-The file is JSON Lines, one event per line (``started``, ``done``, ``failed``,
+The file is JSON Lines, one event per line (``intent``, ``started``, ``done``, ``failed``,
 ``unconfirmed``), each appended with a single ``write`` and ``fsync``\\ed before the call
 returns, so a job id is on disk before the caller can lose it. A line torn by a crash
 is skipped when reading. The journal holds what the caller gives it (ids, output paths,
@@ -26,6 +26,11 @@ is skipped when reading. The journal holds what the caller gives it (ids, output
 ``unconfirmed`` records a create whose outcome the SDK could not know (the connection
 dropped after the request was sent): the SDK does not re-send it, because that could
 start a second job. Reconcile with ``client.videos.list()`` before creating it again.
+
+``intent`` (:meth:`JobJournal.record_intent`) is written *before* a create is sent: a
+process killed between sending a create and journaling its id leaves an intent with no
+``started`` event, which a resuming caller reconciles the same way (``foundry-video
+batch --resume`` does).
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from ._errors import (
     APIConnectionError,
@@ -48,6 +53,8 @@ from ._errors import (
     UnknownStatusError,
 )
 from ._job import Job
+
+JobT = TypeVar("JobT", bound=Job[Any])
 
 if TYPE_CHECKING:
     from ._client import VideoClient
@@ -140,6 +147,15 @@ class JobJournal:
                       "params": entry.params})
         return entry
 
+    def record_intent(self, params: dict[str, Any]) -> float:
+        """Write an ``intent`` event: a create with ``params`` is about to be sent.
+
+        Durable when this returns; returns the journal time it was recorded at.
+        """
+        at = self._clock()
+        self._append({"event": "intent", "at": at, "params": dict(params)})
+        return at
+
     def mark_done(self, job_id: str) -> None:
         """Write a ``done`` event: the job's result is saved (or no longer wanted)."""
         self._append({"event": "done", "id": job_id, "at": self._clock()})
@@ -149,9 +165,9 @@ class JobJournal:
         text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
         self._append({"event": "failed", "id": job_id, "at": self._clock(), "error": text})
 
-    async def track(self, job: Job[Any] | Awaitable[Job[Any]], *,
+    async def track(self, job: JobT | Awaitable[JobT], *,
                     output: str | os.PathLike[str] | None = None, variant: str = "video",
-                    params: dict[str, Any] | None = None, kind: str = "video") -> Job[Any]:
+                    params: dict[str, Any] | None = None, kind: str = "video") -> JobT:
         """Record a job as started and return it.
 
         ``job`` is a :class:`Job` or the awaitable that makes one
@@ -159,15 +175,17 @@ class JobJournal:
         :class:`APIConnectionError` (its outcome unknown), an ``unconfirmed`` event with
         ``params`` is written before the error propagates.
         """
-        if not isinstance(job, Job):
+        if isinstance(job, Job):
+            started = cast("JobT", job)
+        else:
             try:
-                job = await job
+                started = await job
             except APIConnectionError as exc:
                 self._append({"event": "unconfirmed", "at": self._clock(),
                               "params": dict(params or {}), "error": str(exc)})
                 raise
-        self.record(job.id, output=output, variant=variant, params=params, kind=kind)
-        return job
+        self.record(started.id, output=output, variant=variant, params=params, kind=kind)
+        return started
 
     async def finish(self, job: Job[Any], *, output: str | os.PathLike[str] | None = None,
                      timeout: float | None = None) -> Path | None:
@@ -237,6 +255,13 @@ class JobJournal:
                                   e["params"] if isinstance(e.get("params"), dict) else {},
                                   str(e.get("error") or ""))
                 for e in self._events() if e["event"] == "unconfirmed"]
+
+    def intents(self) -> list[UnconfirmedCreate]:
+        """Every ``intent`` event, oldest first (``error`` is empty): match them against
+        ``started`` entries by their ``params`` to find creates that may have been lost."""
+        return [UnconfirmedCreate(_number(e.get("at")) or 0.0,
+                                  e["params"] if isinstance(e.get("params"), dict) else {}, "")
+                for e in self._events() if e["event"] == "intent"]
 
     async def resume(self, client: VideoClient) -> AsyncIterator[tuple[JournalEntry, Job[Any]]]:
         """Yield ``(entry, job)`` for every pending job, re-attached (no request is sent)."""

@@ -8,8 +8,11 @@ import socket
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
+
+from foundry_video.emulator import read_server
 
 
 def test_import_is_light() -> None:
@@ -48,6 +51,28 @@ def test_run_standalone_serves_until_ctrl_c() -> None:
         assert proc.returncode == 0, err
         assert "stopped" in out
         assert "Traceback" not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM")
+def test_standalone_advertises_its_state_dir_and_stops_on_sigterm(tmp_path: Path) -> None:
+    code = ("from foundry_video.emulator import run_standalone, PlaceholderRenderer; "
+            f"run_standalone(0, state_dir={str(tmp_path)!r}, renderer=PlaceholderRenderer())")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        endpoint = proc.stdout.readline().split()[-1]
+        info = read_server(tmp_path)
+        assert info is not None and info.endpoint == endpoint
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0, err
+        assert "stopped" in out and "Traceback" not in err
+        assert read_server(tmp_path) is None  # withdrawn: --emulator commands won't try it
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -8,11 +8,13 @@ response-stage faults, and body faults on successful responses.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import secrets
 import socket
 import uuid
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from types import TracebackType
 from typing import Literal
 
@@ -38,7 +40,8 @@ from ._errors import (
     retry_headers,
     server_error,
 )
-from ._faults import Fault, FaultSet, parse_fault_header
+from ._faults import LYING_KINDS, Fault, FaultSet, parse_fault_header
+from ._persist import StateDir
 from ._sora1 import register_generation_jobs_routes
 from ._state import (
     FAILED_MESSAGE,
@@ -69,7 +72,9 @@ SURFACES: list[Callable[[Routes, ServiceContext], None]] = [
 """API surfaces mounted on every emulator: Sora 2 ``/videos``, Sora 1 ``/video/generations``."""
 _SECRET_HEADERS = frozenset({"api-key", "authorization", "ocp-apim-subscription-key", "cookie"})
 _REQUEST_FAULTS = ("rate_limit", "server_error", "drop_connection")
-_BODY_FAULTS = ("truncate_body", "slow_body", "drop_connection")
+_BODY_FAULTS = ("truncate_body", "slow_body", "drop_connection", *LYING_KINDS)
+OPENAI_PREFIX = "/v1/"
+"""Requests under this prefix get error bodies in OpenAI's shape (message/type/param/code)."""
 
 
 class Emulator:
@@ -94,6 +99,12 @@ class Emulator:
     long :meth:`stop` waits for in-flight requests. ``telemetry`` (as for ``VideoClient``;
     ``None``: when the application set an OpenTelemetry provider) adds a server span for
     each request.
+
+    ``state_dir`` keeps the jobs in that directory, shared with every other emulator using
+    it, in this process or another (see :mod:`foundry_video.emulator._persist`).
+    ``deployments`` (``{"my-sora": "sora-2"}``) declares the resource's deployments: other
+    model names get Azure's 404 ``DeploymentNotFound``, and each name gets its model's
+    limits. Without it any name is accepted (unknown ones with a logged warning).
     """
 
     def __init__(
@@ -115,6 +126,8 @@ class Emulator:
         port: int = 0,
         shutdown_timeout: float = 0.5,
         telemetry: TelemetrySetting = None,
+        state_dir: str | os.PathLike[str] | None = None,
+        deployments: Mapping[str, str] | None = None,
     ) -> None:
         if job_seconds < 0 or queue_seconds < 0:
             raise ValueError("job_seconds and queue_seconds must be >= 0")
@@ -123,6 +136,12 @@ class Emulator:
                 or poll_after_ms < 0):
             raise ValueError("poll_after_ms must be 'auto', None or an int >= 0")
         resolve_curve(progress_curve)  # an unknown name fails here, not in a request
+        table = capabilities if capabilities is not None else default_capabilities()
+        for name, model in (deployments or {}).items():
+            if not name or table.resolve(model) is None:
+                raise ValueError(f"deployment {name!r}: unknown model {model!r}; known: "
+                                 f"{', '.join(sorted(table))}")
+            table = table.with_model(name, model)
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.host = host
         self._port = port
@@ -131,12 +150,16 @@ class Emulator:
         self._shutdown_timeout = shutdown_timeout
         check_telemetry(telemetry)
         self._telemetry = telemetry
+        self.instance = secrets.token_hex(8)
+        """Random id sent as ``x-emulator-instance`` (tells this emulator from another)."""
+        self.state_dir = StateDir(state_dir) if state_dir is not None else None
+        """Where jobs are kept across processes (``None``: in memory only)."""
         self.requests: list[RecordedRequest] = []
         """Every request received, in order (secrets redacted)."""
         self.faults = FaultSet()
         self.ctx = ServiceContext(
             clock=self.clock,
-            capabilities=capabilities if capabilities is not None else default_capabilities(),
+            capabilities=table,
             faults=self.faults,
             content=ContentCache(renderer),
             state=EmulatorState(),
@@ -147,6 +170,7 @@ class Emulator:
             poll_after_ms=poll_after_ms,
             progress_curve=progress_curve,
             blocked_words=tuple(blocked_words),
+            deployments=frozenset(deployments) if deployments is not None else None,
         )
         self._app: web.Application | None = None
         self._routes: Routes | None = None
@@ -214,6 +238,8 @@ class Emulator:
         """Start serving; starting an emulator that is already running raises ``RuntimeError``."""
         if self._runner is not None:
             raise RuntimeError("the emulator is already running")
+        if self.state_dir is not None:
+            self.state_dir.sync(self.ctx.state)
         runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=self._shutdown_timeout)
         await runner.setup()
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
@@ -237,6 +263,8 @@ class Emulator:
         self._app = None  # an aiohttp app cannot be started twice
         if runner is not None:
             await runner.cleanup()
+        if self.state_dir is not None:
+            self.state_dir.sync(self.ctx.state)  # changes made directly, e.g. emu.videos.add
 
     async def restart(self, *, keep_state: bool = True) -> None:
         """Simulate a service restart: close every connection and serve again on the same port.
@@ -348,6 +376,9 @@ class Emulator:
             close_connection(request)
             call.dropped = True
             return web.Response(status=500)  # never reaches the client
+        raise self._fault_error(call, fault)
+
+    def _fault_error(self, call: Call, fault: Fault) -> ApiError:
         now = self.clock.time()
         status = 429 if fault.kind == "rate_limit" else (fault.status or 500)
         retry = fault.retry_after
@@ -357,9 +388,11 @@ class Emulator:
                                 http_date=fault.retry_after_http_date, now=now)
         if fault.should_retry is not None:
             headers["x-should-retry"] = "true" if fault.should_retry else "false"
-        if status == 429:
-            return rate_limit_error(retry, headers).to_response()
-        return server_error(status, headers).to_response()
+        error = rate_limit_error(retry, headers) if status == 429 else server_error(status, headers)
+        if fault.echo_key and call.credential:
+            inner = error.body["error"]
+            inner["message"] = f"{inner['message']} (request credential: {call.credential})"
+        return error
 
     @web.middleware
     async def _middleware(
@@ -371,20 +404,29 @@ class Emulator:
         record = self._record(request, request_id)
         info = self._routes.lookup(request) if self._routes is not None else None
         record.operation = info.operation if info is not None else None
-        call = Call(request_id, record.operation, request.method, request.path, record)
+        call = Call(request_id, record.operation, request.method, request.path, record,
+                    credential=_credential(request))
         video_id = request.match_info.get("video_id")
+        openai_style = request.path.startswith(OPENAI_PREFIX)
         with bind_call(call):
             try:
+                if self.state_dir is not None:
+                    self.state_dir.sync(self.ctx.state)
                 response = await self._dispatch(request, handler, call, video_id)
             except ApiError as exc:
-                response = exc.to_response()
+                response = _error_response(exc, openai_style)
             except web.HTTPException as exc:
-                response = ApiError(exc.status, openai_envelope(exc.reason)).to_response()
+                response = _error_response(ApiError(exc.status, openai_envelope(exc.reason)),
+                                           openai_style)
             except Exception:
                 log.exception("emulator handler failed for %s %s", request.method, request.path)
                 response = server_error(500).to_response()
+            finally:
+                if self.state_dir is not None:
+                    self.state_dir.sync(self.ctx.state)
         response.headers["x-request-id"] = request_id
         response.headers["apim-request-id"] = str(uuid.uuid4())
+        response.headers["x-emulator-instance"] = self.instance
         if call.dropped:
             return response
         record.status = response.status
@@ -418,10 +460,12 @@ class Emulator:
             raise bad_api_version(version)
         info = self._routes.lookup(request) if self._routes is not None else None
         if info is None:
-            if isinstance(request.match_info.http_exception, web.HTTPMethodNotAllowed):
+            refused = request.match_info.http_exception
+            if isinstance(refused, web.HTTPMethodNotAllowed):
                 raise ApiError(405, openai_envelope(
                     f"Method {request.method} is not allowed for {request.path}.",
-                    code="method_not_allowed"))
+                    code="method_not_allowed"),
+                    {"Allow": ", ".join(sorted(refused.allowed_methods))})
             raise ApiError(404, {"error": {"code": "404", "message": "Resource not found"}})
         fault = self.ctx.take_fault(call, _REQUEST_FAULTS, video_id=video_id, stages={"request"})
         if fault is not None:
@@ -437,3 +481,35 @@ class Emulator:
             # The handler ran (e.g. the job exists now) but the client never learns it.
             return self._fault_response(request, call, fault)
         return result
+
+
+def _credential(request: web.Request) -> str | None:
+    """The key or bearer token a request carries (for ``echo_key`` faults only)."""
+    key = request.headers.get("api-key")
+    if key:
+        return key
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _error_response(error: ApiError, openai_style: bool) -> web.Response:
+    """``error`` as a response; on the OpenAI-style ``/v1`` surface always in OpenAI's shape.
+
+    Azure's own bodies (``{"error": {"code": "404", "message": ...}}``) lack ``type`` and
+    ``param``; an OpenAI client reads all four fields, so ``/v1`` gets them all (``code``
+    as a string or null).
+    """
+    if not openai_style:
+        return error.to_response()
+    inner = error.body.get("error")
+    inner = dict(inner) if isinstance(inner, dict) else {}
+    default_type = "server_error" if error.status >= 500 else "invalid_request_error"
+    code = inner.get("code")
+    body = {**error.body, "error": {
+        **inner,
+        "message": str(inner.get("message") or json.dumps(error.body)[:200]),
+        "type": inner.get("type") or default_type,
+        "param": inner.get("param"),
+        "code": None if code is None else str(code),
+    }}
+    return ApiError(error.status, body, error.headers).to_response()

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
-from ._errors import invalid_request
+from ._errors import ApiError, invalid_request, openai_envelope
 
 __all__ = ["FormPart", "ParsedBody", "UploadedFile", "body_kind", "iter_parts", "parse_body"]
 
@@ -25,6 +26,10 @@ BAD_JSON = (
     "sent was not valid JSON.)"
 )
 _BRACKETS = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])+)$")
+MAX_BODY_BYTES = 64 * 1024 * 1024
+"""The largest request body accepted, all multipart parts together (the app's own limit)."""
+_MALFORMED = (ValueError, HttpProcessingError, AssertionError, LookupError)
+"""What aiohttp's multipart and form readers raise for a malformed body: a 400, not a 500."""
 
 
 @dataclass(frozen=True)
@@ -67,19 +72,42 @@ class FormPart:
 async def iter_parts(request: web.Request) -> AsyncIterator[FormPart]:
     """The named top-level parts of a multipart request, in order.
 
-    Nested multipart and unnamed parts are skipped: the API has none.
+    Nested multipart and unnamed parts are skipped: the API has none. A malformed body (no
+    boundary, a bad part header, cut short) is a 400; more than :data:`MAX_BODY_BYTES` in
+    all parts together is a 413.
     """
-    reader = await request.multipart()
-    while True:
-        part = await reader.next()
-        if part is None:
-            return
-        if not isinstance(part, BodyPartReader) or part.name is None:
-            continue
-        data = bytes(await part.read(decode=True))
-        yield FormPart(part.name, part.filename,
-                       part.headers.get("Content-Type", "application/octet-stream"), data,
-                       part.get_charset("utf-8"))
+    total = 0
+    try:
+        reader = await request.multipart()
+        while True:
+            part = await reader.next()
+            if part is None:
+                return
+            if not isinstance(part, BodyPartReader) or part.name is None:
+                continue
+            data = bytes(await part.read(decode=True))
+            total += len(data)
+            if total > MAX_BODY_BYTES:
+                raise _too_large()
+            form_part = FormPart(part.name, part.filename,
+                                 part.headers.get("Content-Type", "application/octet-stream"),
+                                 data, part.get_charset("utf-8"))
+            yield form_part
+    except _MALFORMED as exc:
+        raise _malformed("multipart/form-data", exc) from None
+
+
+def _malformed(kind: str, exc: BaseException) -> ApiError:
+    text = getattr(exc, "message", None) or str(exc)
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    detail = lines[0][:200] if lines else "malformed body"
+    return invalid_request(f"Could not parse the {kind} body of your request: {detail}",
+                           code="invalid_body")
+
+
+def _too_large() -> ApiError:
+    return ApiError(413, openai_envelope(
+        f"The request body is larger than {MAX_BODY_BYTES} bytes.", code="request_too_large"))
 
 
 def body_kind(content_type: str, has_body: bool) -> Literal["none", "json", "multipart", "form", "other"]:
@@ -130,7 +158,11 @@ async def parse_body(request: web.Request) -> ParsedBody:
         return ParsedBody("json", data)
     fields: dict[str, Any] = {}
     if kind == "form":
-        for name, value in (await request.post()).items():
+        try:
+            form = await request.post()
+        except _MALFORMED as exc:
+            raise _malformed("form", exc) from None
+        for name, value in form.items():
             _put(fields, name, value if isinstance(value, str) else str(value))
         return ParsedBody("form", fields)
     if kind == "multipart":

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import inspect
+import logging
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import formatdate
 from functools import partial
 from typing import Literal, Protocol, cast
@@ -16,18 +18,21 @@ import anyio.to_thread
 from aiohttp import web
 
 from .._files import sniff_content_type
-from ._errors import openai_envelope
+from ._errors import ApiError, openai_envelope
 from ._faults import Fault
 
 __all__ = [
     "CONTENT_TYPES",
+    "INSTALL_HINT",
     "ContentCache",
     "PlaceholderRenderer",
     "RangeNotSatisfiable",
     "Renderer",
     "close_connection",
     "parse_range",
+    "pyav_missing",
     "ranged_response",
+    "render_failed",
     "send_faulty_body",
     "sniff_mime",
 ]
@@ -50,7 +55,9 @@ class Renderer(Protocol):
     object with these methods. Calls run in a worker thread.
 
     Optional: ``render_jpeg_thumbnail(prompt, width, height, *, seed=0) -> bytes`` for the
-    Sora 1 ``content/thumbnail`` (JPEG); without it the spritesheet is served there.
+    Sora 1 ``content/thumbnail`` (JPEG); without it the spritesheet is served there. A
+    ``render_video`` that takes a ``first_frame`` keyword gets the image→video input image
+    (encoded bytes) to open the clip with.
     """
 
     def render_video(
@@ -76,6 +83,36 @@ class Renderer(Protocol):
     ) -> bytes:
         """A JPEG grid of frames."""
         ...
+
+
+log = logging.getLogger("foundry_video.emulator")
+_told_to_install = False
+
+INSTALL_HINT = ('the emulator renders real MP4s with PyAV, which is not installed: '
+                'pip install "foundry-video[emulator]"')
+
+
+def pyav_missing() -> str | None:
+    """``None`` if the default renderer can work, else what to install (one line)."""
+    try:
+        import av  # noqa: F401
+    except ImportError:
+        return INSTALL_HINT
+    return None
+
+
+def render_failed(variant: str, what: str, exc: Exception) -> ApiError:
+    """The 500 for a render that failed, logged once (no traceback) when PyAV is missing."""
+    global _told_to_install
+    if pyav_missing() is not None:
+        if not _told_to_install:
+            _told_to_install = True
+            log.error("%s", INSTALL_HINT)
+        message = INSTALL_HINT
+    else:
+        log.exception("rendering %s of %s failed", variant, what)
+        message = f"The emulator could not render the {variant}: {exc}"
+    return ApiError(500, openai_envelope(message, type="server_error", code="render_failed"))
 
 
 def default_renderer() -> Renderer:
@@ -155,6 +192,17 @@ class RenderKey:
     audio: bool
     seed: int = 0
     """Renders with different seeds differ (Sora 1 variants of one job)."""
+    image_digest: str | None = None
+    """SHA-256 of :attr:`image` (the cache key part; the bytes themselves are not compared)."""
+    image: bytes | None = field(default=None, compare=False, hash=False, repr=False)
+    """The image→video input image, shown as the first frames (renderers that support it)."""
+
+    @classmethod
+    def video(cls, prompt: str, width: int, height: int, seconds: int, audio: bool, *,
+              seed: int = 0, image: bytes | None = None) -> RenderKey:
+        """The key of a video render, opening with ``image`` when given."""
+        digest = hashlib.sha256(image).hexdigest() if image else None
+        return cls("video", prompt, width, height, seconds, audio, seed, digest, image)
 
 
 class ContentCache:
@@ -165,6 +213,11 @@ class ContentCache:
         self._max = max_entries
         self._cache: OrderedDict[RenderKey, bytes] = OrderedDict()
         self._locks: dict[RenderKey, anyio.Lock] = {}
+
+    @property
+    def configured(self) -> Renderer | None:
+        """The renderer given at construction (``None``: the PyAV one, loaded when needed)."""
+        return self._renderer
 
     @property
     def renderer(self) -> Renderer:
@@ -204,8 +257,19 @@ class ContentCache:
         if key.variant == "spritesheet":
             return partial(r.render_spritesheet, key.prompt, key.width, key.height, key.seconds,
                            seed=key.seed)
+        if key.image is not None and _takes_first_frame(r):
+            render: Callable[..., bytes] = r.render_video  # the optional keyword is checked
+            return partial(render, key.prompt, key.width, key.height, key.seconds,
+                           audio=key.audio, seed=key.seed, first_frame=key.image)
         return partial(r.render_video, key.prompt, key.width, key.height, key.seconds,
                        audio=key.audio, seed=key.seed)
+
+
+def _takes_first_frame(renderer: Renderer) -> bool:
+    try:
+        return "first_frame" in inspect.signature(renderer.render_video).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 class RangeNotSatisfiable(Exception):
@@ -251,12 +315,15 @@ def ranged_response(
     content_type: str,
     last_modified: float,
     ignore_range: bool = False,
+    lie: Fault | None = None,
 ) -> web.Response:
     """Serve ``data`` honouring a single ``Range`` (206/416) and ``If-Range`` (by ETag).
 
     Always sends ``Accept-Ranges``, ``ETag`` and ``Last-Modified`` (``last_modified`` is
     clock time). ``ignore_range`` sends the whole body with 200 whatever the client asked
     (the ``ignore_range`` fault). HEAD gets the same headers, ``Content-Length`` included.
+    ``lie`` is a ``short_range`` or ``wrong_offset`` fault: a 206 that does not deliver what
+    was asked (see :mod:`._faults`).
     """
     etag = '"' + hashlib.sha1(data, usedforsecurity=False).hexdigest() + '"'
     headers = {
@@ -278,12 +345,31 @@ def ranged_response(
             param="Range", code="range_not_satisfiable",
         )
         return web.json_response(body, status=416, headers=headers)
+    if lie is not None and lie.kind in ("short_range", "wrong_offset") and size:
+        return _lying_range(data, span or (0, size - 1), lie, content_type, headers)
     if span is None:
         return web.Response(body=data, content_type=content_type, headers=headers)
     start, end = span
     headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     return web.Response(body=data[start:end + 1], status=206, content_type=content_type,
                         headers=headers)
+
+
+def _lying_range(data: bytes, span: tuple[int, int], lie: Fault, content_type: str,
+                 headers: dict[str, str]) -> web.Response:
+    """A 206 that is not what was asked: short of its ``Content-Range``, or at another offset."""
+    start, end = span
+    size = len(data)
+    if lie.kind == "short_range":
+        wanted = end - start + 1
+        sent = lie.after_bytes if lie.after_bytes is not None else wanted // 2
+        body = data[start:start + max(0, min(sent, wanted - 1))]
+    else:  # wrong_offset: an honest-looking 206 for another range
+        start = min(size - 1, start + (lie.after_bytes or 1))
+        end = max(start, end)
+        body = data[start:end + 1]
+    headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return web.Response(body=body, status=206, content_type=content_type, headers=headers)
 
 
 def sniff_mime(data: bytes) -> str | None:
@@ -302,12 +388,15 @@ def close_connection(request: web.BaseRequest) -> None:
 async def send_faulty_body(
     request: web.Request, response: web.Response, fault: Fault
 ) -> web.StreamResponse:
-    """Send ``response`` with its full ``Content-Length`` but a faulty body.
+    """Send ``response`` with a faulty body.
 
-    ``truncate_body`` / ``drop_connection``: the first ``after_bytes`` bytes, then the
-    connection closes (the client sees a short body). ``slow_body``: the whole body in
-    ``chunk_size`` pieces, sleeping ``delay`` real seconds between them (real time on
-    purpose: the point is to exercise the client's socket timeouts).
+    ``truncate_body`` / ``drop_connection``: the full ``Content-Length``, the first
+    ``after_bytes`` bytes, then the connection closes (the client sees a short body).
+    ``slow_body``: the whole body in ``chunk_size`` pieces, sleeping ``delay`` real seconds
+    between them (real time on purpose: the point is to exercise the client's socket
+    timeouts). ``extra_bytes``: ``after_bytes`` (default 16) more bytes than the resource,
+    counted in ``Content-Length``. ``no_content_length``: chunked, no ``Content-Length``,
+    ending cleanly after ``after_bytes`` bytes when given.
     """
     body = response.body
     if not isinstance(body, bytes):
@@ -316,6 +405,22 @@ async def send_faulty_body(
     for name, value in response.headers.items():
         if name.lower() not in ("content-length", "transfer-encoding"):
             out.headers.add(name, value)
+    if fault.kind == "extra_bytes":
+        extra = fault.after_bytes if fault.after_bytes is not None else 16
+        body += _pattern(f"extra:{len(body)}", extra)
+        out.content_length = len(body)
+        await out.prepare(request)
+        await out.write(body)
+        return out
+    if fault.kind == "no_content_length":
+        out.enable_chunked_encoding()
+        await out.prepare(request)
+        cut = len(body) if fault.after_bytes is None else min(len(body), fault.after_bytes)
+        step = max(1, fault.chunk_size)
+        for offset in range(0, cut, step):
+            await out.write(body[offset:min(cut, offset + step)])
+        await out.write_eof()
+        return out
     out.content_length = len(body)
     if fault.kind == "slow_body":
         await out.prepare(request)

@@ -9,6 +9,7 @@ by the emulator's middleware before they run.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
@@ -23,11 +24,18 @@ from .._clock import Clock
 from ..capabilities import CapabilityTable
 from ._content import ContentCache
 from ._curves import DEFAULT_PROGRESS_CURVE, ProgressCurve
-from ._errors import content_filter_error
+from ._errors import ApiError, content_filter_error
 from ._faults import Fault, FaultSet
 from ._state import EmulatorState, RateLimiter, RecordedRequest
 
 __all__ = ["Call", "Handler", "RouteInfo", "Routes", "ServiceContext", "bind_call", "current_call"]
+
+log = logging.getLogger("foundry_video.emulator")
+
+DEPLOYMENT_NOT_FOUND = (
+    "The API deployment for this resource does not exist. If you created the deployment "
+    "within the last 5 minutes, please wait a moment and try again."
+)
 
 
 @dataclass
@@ -42,6 +50,8 @@ class Call:
     header_faults: list[Fault] = field(default_factory=list)
     dropped: bool = False
     """Set when a fault closed the connection instead of responding."""
+    credential: str | None = field(default=None, repr=False)
+    """The key or token the request carried (only for ``echo_key`` faults; never logged)."""
 
 
 _CURRENT_CALL: ContextVar[Call] = ContextVar("foundry_video_emulator_call")
@@ -121,7 +131,10 @@ class ServiceContext:
     """The ``openai-poll-after-ms`` hint: a fixed value, derived (``"auto"``) or none."""
     progress_curve: str | ProgressCurve = DEFAULT_PROGRESS_CURVE
     blocked_words: Collection[str] = ()
+    deployments: frozenset[str] | None = None
+    """Model names the resource has (``None``: any name is accepted)."""
     _blocked: re.Pattern[str] | None = field(default=None, init=False, repr=False)
+    _warned: set[str] = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
         words = [w for w in self.blocked_words if w.strip()]
@@ -132,6 +145,20 @@ class ServiceContext:
     def now(self) -> float:
         """The clock's Unix time."""
         return self.clock.time()
+
+    def check_model(self, model: str) -> None:
+        """404 ``DeploymentNotFound`` for a name that is not a declared deployment; a warning
+        (once per name) for a name the capability table does not know."""
+        if self.deployments is not None:
+            if model not in self.deployments:
+                raise ApiError(404, {"error": {"code": "DeploymentNotFound",
+                                               "message": DEPLOYMENT_NOT_FOUND}})
+            return
+        if self.capabilities.resolve(model) is None and model not in self._warned:
+            self._warned.add(model)
+            log.warning("unknown model or deployment name %r: accepted, but Azure accepts only "
+                        "your deployments' names (declare them: Emulator(deployments={name: "
+                        "model}) or foundry-video emulator --deployment NAME=MODEL)", model[:100])
 
     def check_content_policy(self, text: str, *, param: str = "prompt") -> None:
         """Raise the content-filter 400 if ``text`` contains a blocked word (case-insensitive)."""

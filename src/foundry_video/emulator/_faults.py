@@ -29,6 +29,29 @@ Kinds and where they act:
 ``ignore_range``    the content endpoint ignores ``Range`` and sends the full body (200)
 ==================  =====================================================================
 
+Faults that *lie* (the response looks well-formed, so only a client that checks what it
+received notices; default scope: the content endpoints):
+
+======================  =================================================================
+``short_range``         206 whose body has only ``after_bytes`` bytes (default: half) of
+                        the span its ``Content-Range`` announces; ``Content-Length`` agrees
+                        with the short body
+``wrong_offset``        206 starting ``after_bytes`` (default 1) bytes later than asked,
+                        with a ``Content-Range`` and body that agree with each other
+``extra_bytes``         the body carries ``after_bytes`` (default 16) bytes more than the
+                        resource (200) or its ``Content-Range`` (206); ``Content-Length``
+                        counts them
+``no_content_length``   the body is sent chunked, without ``Content-Length``; with
+                        ``after_bytes`` it ends cleanly after that many bytes
+======================  =================================================================
+
+``echo_key=True`` on ``rate_limit``, ``server_error`` or ``job_failed`` puts the key the
+request carried into the error message, as a careless service might (to test redaction).
+
+From the command line (``foundry-video emulator --fault ...``) a fault is written
+``kind:key=value,key=value`` (:func:`parse_fault_spec`), e.g.
+``server_error:status=503,operation=content,times=2``; ``times=forever`` never runs out.
+
 ``rate_limit``, ``server_error`` and ``drop_connection`` act at ``stage="request"``
 (default: before the handler runs, nothing happens server-side) or ``stage="response"``
 (the handler ran, e.g. the job was created, and then the response is lost or replaced).
@@ -48,7 +71,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 from urllib.parse import unquote
 
-__all__ = ["CREATE_OPERATIONS", "Fault", "FaultKind", "FaultSet", "parse_fault_header"]
+__all__ = [
+    "CREATE_OPERATIONS",
+    "LYING_KINDS",
+    "Fault",
+    "FaultKind",
+    "FaultSet",
+    "parse_fault_header",
+    "parse_fault_spec",
+]
 
 FaultKind = Literal[
     "rate_limit",
@@ -60,6 +91,10 @@ FaultKind = Literal[
     "content_policy",
     "expire_content",
     "ignore_range",
+    "short_range",
+    "wrong_offset",
+    "extra_bytes",
+    "no_content_length",
 ]
 FAULT_KINDS: frozenset[str] = frozenset(get_args(FaultKind))
 
@@ -69,7 +104,9 @@ CREATE_OPERATIONS = frozenset({"create", "remix", "edit", "extend"})
 # Where a fault acts when the caller gives no operation/path/method matcher: job-outcome
 # faults only make sense where a job is created, content faults where content is served.
 _JOB_KINDS = frozenset({"job_failed", "content_policy"})
-_CONTENT_KINDS = frozenset({"expire_content", "ignore_range"})
+LYING_KINDS = ("short_range", "wrong_offset", "extra_bytes", "no_content_length")
+"""Faults whose response is well-formed HTTP but not what the headers promise."""
+_CONTENT_KINDS = frozenset({"expire_content", "ignore_range", *LYING_KINDS})
 
 
 @dataclass(eq=False)
@@ -106,6 +143,8 @@ class Fault:
     code: str | None = None
     message: str | None = None
     category: str = "violence"
+    echo_key: bool = False
+    """Put the request's key into the error message (rate_limit, server_error, job_failed)."""
     fired: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
@@ -113,6 +152,10 @@ class Fault:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {sorted(FAULT_KINDS)}")
         if self.times is not None and self.times < 0:
             raise ValueError("times must be >= 0 or None")
+        if self.after_bytes is not None and self.after_bytes < 0:
+            raise ValueError("after_bytes must be >= 0")
+        if self.chunk_size < 1 or not 0 <= self.delay <= 3600:
+            raise ValueError("chunk_size must be >= 1 and delay between 0 and 3600 seconds")
         if self.kind == "server_error" and self.status not in (None, 500, 502, 503, 504):
             raise ValueError("server_error status must be 500, 502, 503 or 504")
         if self.kind == "truncate_body" and self.after_bytes is None:
@@ -126,7 +169,7 @@ class Fault:
     @property
     def effective_stage(self) -> str:
         """Where the fault acts: ``request``, ``response``, ``body``, ``create``, ``completion``."""
-        if self.kind in ("truncate_body", "slow_body"):
+        if self.kind in ("truncate_body", "slow_body", *LYING_KINDS):
             return "body"
         if self.kind == "drop_connection" and self.after_bytes is not None:
             return "body"
@@ -230,7 +273,7 @@ class FaultSet:
 _ALIASES = {"bytes": "after_bytes", "date": "retry_after_http_date", "op": "operation"}
 _INT_FIELDS = {"status", "retry_after_ms", "after_bytes", "chunk_size", "times"}
 _FLOAT_FIELDS = {"retry_after", "delay"}
-_BOOL_FIELDS = {"retry_after_http_date", "should_retry"}
+_BOOL_FIELDS = {"retry_after_http_date", "should_retry", "echo_key"}
 _STR_FIELDS = {"stage", "code", "message", "category", "video_id", "operation", "method", "path"}
 
 
@@ -243,6 +286,31 @@ def _parse_bool(value: str) -> bool:
     raise ValueError(f"not a boolean: {value!r}")
 
 
+def _fault(kind: str, params: Iterable[tuple[str, str]], spec: str) -> Fault:
+    """A :class:`Fault` from its kind and ``(key, text)`` parameters (raises ``ValueError``)."""
+    kwargs: dict[str, Any] = {}
+    for raw_key, raw_value in params:
+        key = _ALIASES.get(raw_key.strip(), raw_key.strip())
+        text = unquote(raw_value.strip())
+        if key == "retry_after_format":
+            kwargs["retry_after_http_date"] = text.lower() in ("http-date", "date")
+        elif key == "times" and text.lower() in ("forever", "none", "always"):
+            kwargs["times"] = None
+        elif key in _INT_FIELDS:
+            kwargs[key] = int(text)
+        elif key in _FLOAT_FIELDS:
+            kwargs[key] = float(text)
+        elif key in _BOOL_FIELDS:
+            kwargs[key] = _parse_bool(text)
+        elif key in _STR_FIELDS:
+            kwargs[key] = text
+        else:
+            raise ValueError(f"unknown fault parameter {key!r} in {spec!r}")
+    if kind not in FAULT_KINDS:
+        raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(sorted(FAULT_KINDS))}")
+    return Fault(kind, **kwargs)  # type: ignore[arg-type]  # kind checked above
+
+
 def parse_fault_header(value: str) -> list[Fault]:
     """Parse an ``x-emulator-fault`` header into faults (raises ``ValueError`` if malformed)."""
     faults: list[Fault] = []
@@ -251,26 +319,24 @@ def parse_fault_header(value: str) -> list[Fault]:
         if not spec:
             continue
         kind, *params = (p.strip() for p in spec.split(";"))
-        kwargs: dict[str, Any] = {}
-        for param in params:
-            if not param:
-                continue
-            key, _, raw = param.partition("=")
-            key = _ALIASES.get(key.strip(), key.strip())
-            text = unquote(raw.strip())
-            if key == "retry_after_format":
-                kwargs["retry_after_http_date"] = text.lower() in ("http-date", "date")
-            elif key in _INT_FIELDS:
-                kwargs[key] = int(text)
-            elif key in _FLOAT_FIELDS:
-                kwargs[key] = float(text)
-            elif key in _BOOL_FIELDS:
-                kwargs[key] = _parse_bool(text)
-            elif key in _STR_FIELDS:
-                kwargs[key] = text
-            else:
-                raise ValueError(f"unknown fault parameter {key!r} in {spec!r}")
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}")
-        faults.append(Fault(kind, **kwargs))  # type: ignore[arg-type]  # kind checked above
+        pairs = [(key, raw) for key, _, raw in (p.partition("=") for p in params if p)]
+        faults.append(_fault(kind, pairs, spec))
     return faults
+
+
+def parse_fault_spec(spec: str) -> Fault:
+    """Parse the command-line form ``kind:key=value,key=value`` into one :class:`Fault`.
+
+    ``rate_limit:times=2``, ``server_error:status=503,operation=content``,
+    ``drop_connection:stage=response,operation=create``. Raises ``ValueError`` if malformed.
+    """
+    kind, _, rest = spec.strip().partition(":")
+    pairs = []
+    for param in rest.split(","):
+        if not param.strip():
+            continue
+        key, sep, raw = param.partition("=")
+        if not sep:
+            raise ValueError(f"expected key=value, got {param.strip()!r} in {spec!r}")
+        pairs.append((key, raw))
+    return _fault(kind.strip(), pairs, spec)

@@ -336,15 +336,35 @@ def _shift_chunk_offsets(buf: bytearray, start: int, end: int, delta: int) -> No
         pos += size
 
 
+def _image_frame(data: bytes, width: int, height: int) -> VideoFrame | None:
+    """The first picture of an encoded image (PNG, JPEG, WebP), scaled to ``width x height``.
+
+    ``None`` when the bytes do not decode (the clip then opens with the usual scene).
+    """
+    import av
+
+    try:
+        with av.open(io.BytesIO(data), "r") as container:
+            for picture in container.decode(video=0):
+                frame: VideoFrame = picture.reformat(width=width, height=height,
+                                                     format="yuv420p", interpolation="AREA")
+                return frame
+    except (av.FFmpegError, ValueError, IndexError):
+        return None
+    return None
+
+
 def render_video(
-    prompt: str, width: int, height: int, seconds: float, *, audio: bool, fps: int = 24, seed: int = 0
+    prompt: str, width: int, height: int, seconds: float, *, audio: bool, fps: int = 24,
+    seed: int = 0, first_frame: bytes | None = None,
 ) -> bytes:
     """Render an H.264/AAC MP4 (``moov`` first) animating ``prompt``.
 
     The clip has ``round(seconds * fps)`` frames, so its duration is within half a frame of
     ``seconds``. With ``audio`` it carries a 48 kHz stereo AAC track of the same length.
-    Equal arguments give identical bytes. Raises ``ValueError`` for odd or out-of-range
-    sizes and ``RuntimeError`` when PyAV is not installed.
+    ``first_frame`` (an encoded image, the image→video input) fills the first half second,
+    scaled to the clip's size. Equal arguments give identical bytes. Raises ``ValueError``
+    for odd or out-of-range sizes and ``RuntimeError`` when PyAV is not installed.
     """
     _check_size(width, height)
     total = _frame_count(seconds, fps)
@@ -352,6 +372,8 @@ def render_video(
     import av
 
     scene = _Scene(prompt, width, height, seed)
+    opening = _image_frame(first_frame, width, height) if first_frame else None
+    held = min(total, max(1, fps // 2)) if opening is not None else 0
     samples = total * _SAMPLE_RATE // fps
     left, right = _soundtrack(scene.digest, samples) if audio else (array("f"), array("f"))
     sent = 0
@@ -382,7 +404,7 @@ def render_video(
                 sent = stop
 
         for index in range(total):
-            frame = scene.frame(index, fps, total)
+            frame = opening if index < held and opening is not None else scene.frame(index, fps, total)
             frame.pts, frame.time_base = index, Fraction(1, fps)
             container.mux(video.encode(frame))
             send_audio((index + 1) * _SAMPLE_RATE // fps // _AAC_FRAME * _AAC_FRAME)

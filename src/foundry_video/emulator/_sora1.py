@@ -34,7 +34,7 @@ import logging
 from aiohttp import web
 
 from ..capabilities import ModelCapabilities
-from ._content import RenderKey, ranged_response
+from ._content import RenderKey, ranged_response, render_failed
 from ._context import Call, Routes, ServiceContext
 from ._errors import (
     ApiError,
@@ -213,6 +213,7 @@ class _GenerationJobsApi:
             raise missing("model")
         if not isinstance(model, str) or not model.strip():
             raise invalid_type("model", "a non-empty string", model)
+        self.ctx.check_model(model)
         caps = self._caps(model)
         prompt = check_prompt(fields)
         width = get_int(fields, "width", form=form)
@@ -344,13 +345,12 @@ class _GenerationJobsApi:
         try:
             data = await self.ctx.content.get(key)
         except Exception as exc:  # e.g. PyAV missing, or a size the encoder refuses
-            log.exception("rendering %s of %s failed", variant, generation_id)
-            raise ApiError(500, openai_envelope(
-                f"The emulator could not render the {variant}: {exc}", type="server_error",
-                code="render_failed")) from None
+            raise render_failed(variant, generation_id, exc) from None
         ignore = bool(request.headers.get("Range")) and self._take(
             call, "ignore_range", job, generation_id)
         ctype = "video/mp4" if variant == "video" else THUMBNAIL_TYPE
+        lie = (self.ctx.take_fault(call, ["short_range", "wrong_offset"], video_id=generation_id)
+               or self.ctx.take_fault(call, ["short_range", "wrong_offset"], video_id=job.id))
         return ranged_response(request, data, content_type=ctype, last_modified=job.finishes,
-                               ignore_range=ignore)
+                               ignore_range=ignore, lie=lie)
 

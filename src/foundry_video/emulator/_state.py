@@ -13,7 +13,7 @@ import itertools
 import math
 import secrets
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
@@ -110,6 +110,15 @@ class JobStore(Generic[J]):
             items = [j for j in items if (j.sort_key > key if desc else j.sort_key < key)]
         return items[:limit], len(items) > limit
 
+    def tombstones(self) -> dict[str, tuple[float, int]]:
+        """Sort keys of deleted jobs, by id (kept for pagination cursors)."""
+        return dict(self._tombstones)
+
+    def replace(self, jobs: Iterable[J], tombstones: Mapping[str, tuple[float, int]]) -> None:
+        """Replace the whole content (the emulator's state directory loads it this way)."""
+        self._jobs = {job.id: job for job in jobs}
+        self._tombstones = dict(tombstones)
+
     def __iter__(self) -> Iterator[J]:
         return iter(list(self._jobs.values()))
 
@@ -205,6 +214,8 @@ class VideoJob(TimedJob):
     kind: str = "create"
     input_reference: dict[str, Any] | None = None
     progress_curve: str | ProgressCurve = DEFAULT_PROGRESS_CURVE
+    input_image: bytes | None = field(default=None, repr=False)
+    """The uploaded (or data-URL) input image: the first frames of the rendered video."""
 
     def status(self, now: float) -> VideoStatus:
         """The status at clock time ``now``."""

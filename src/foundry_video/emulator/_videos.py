@@ -14,6 +14,8 @@ Choices where the spec is UNCERTAIN (each also noted at the code):
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import math
 from typing import Any, Literal
@@ -22,9 +24,10 @@ from aiohttp import web
 
 from ..capabilities import ModelCapabilities, parse_size
 from ._bodies import ParsedBody, UploadedFile, parse_body
-from ._content import CONTENT_TYPES, RenderKey, ranged_response
+from ._content import CONTENT_TYPES, RenderKey, ranged_response, render_failed
 from ._context import Call, Routes, ServiceContext
 from ._errors import ApiError, content_filter_error, invalid_request, not_found, openai_envelope
+from ._faults import Fault
 from ._state import FAILED_MESSAGE, MODERATION_MESSAGE, Character, JobFailure, VideoJob, new_id
 from ._validate import (
     DEFAULT_MODEL,
@@ -99,7 +102,7 @@ class _VideosApi:
             return JobFailure(fault.code or "moderation_blocked", fault.message or MODERATION_MESSAGE)
         fault = ctx.take_fault(call, ["job_failed"])
         if fault is not None:
-            return JobFailure(fault.code or "internal_error", fault.message or FAILED_MESSAGE)
+            return JobFailure(fault.code or "internal_error", _echo(fault, call, FAILED_MESSAGE))
         return None
 
     def _start(
@@ -113,6 +116,7 @@ class _VideosApi:
         seconds: int,
         source: str | None = None,
         input_reference: dict[str, Any] | None = None,
+        input_image: bytes | None = None,
     ) -> web.Response:
         ctx = self.ctx
         ctx.check_content_policy(prompt)
@@ -123,6 +127,7 @@ class _VideosApi:
             retention_seconds=ctx.retention_seconds, remixed_from_video_id=source,
             failure=failure, kind=kind, input_reference=input_reference,
             progress_curve=ctx.progress_curve,
+            input_image=input_image,
         )
         ctx.state.videos.add(job)
         return web.json_response(job.to_json(job.created, initial=True),
@@ -167,13 +172,15 @@ class _VideosApi:
         body = await parse_body(request)
         check_unknown(body.fields, {"model", "prompt", "seconds", "size", "input_reference"})
         model = get_model(body.fields)
+        self.ctx.check_model(model)
         caps = capabilities_for(self.ctx.capabilities, model)
         prompt = get_prompt(body.fields, caps)
         size = get_size(body.fields, caps)
         seconds = get_seconds(body.fields, caps)
         reference = get_input_reference(body, caps)
         return self._start(call, kind="create", model=model, prompt=prompt, size=size,
-                           seconds=seconds, input_reference=reference)
+                           seconds=seconds, input_reference=reference,
+                           input_image=_reference_image(body.fields.get("input_reference")))
 
     async def list(self, request: web.Request, call: Call) -> web.StreamResponse:
         query = request.query
@@ -327,14 +334,15 @@ class _VideosApi:
                 param="video_id", code="video_expired",
             ))
         width, height = parse_size(job.size)
-        key = RenderKey(variant, job.prompt, width, height, job.seconds, caps.audio)
+        if variant == "video":
+            key = RenderKey.video(job.prompt, width, height, job.seconds, caps.audio,
+                                  image=job.input_image)
+        else:
+            key = RenderKey(variant, job.prompt, width, height, job.seconds, caps.audio)
         try:
             data = await ctx.content.get(key)
         except Exception as exc:  # e.g. PyAV missing, or a size the encoder refuses
-            log.exception("rendering %s of %s failed", variant, video_id)
-            raise ApiError(500, openai_envelope(
-                f"The emulator could not render the {variant}: {exc}", type="server_error",
-                code="render_failed")) from None
+            raise render_failed(variant, video_id, exc) from None
         return self._ranged(request, call, job, variant, data)
 
     def _ranged(
@@ -343,5 +351,28 @@ class _VideosApi:
         # The ignore_range fault is only spent on a request that actually asked for a range.
         ignore = bool(request.headers.get("Range")) and self.ctx.take_fault(
             call, ["ignore_range"], video_id=job.id) is not None
+        lie = self.ctx.take_fault(call, ["short_range", "wrong_offset"], video_id=job.id)
         return ranged_response(request, data, content_type=CONTENT_TYPES[variant],
-                               last_modified=job.finishes, ignore_range=ignore)
+                               last_modified=job.finishes, ignore_range=ignore, lie=lie)
+
+
+def _echo(fault: Fault, call: Call, default: str) -> str:
+    """The fault's message, with the request's key in it for an ``echo_key`` fault."""
+    message = fault.message or default
+    if fault.echo_key and call.credential:
+        message += f" (request credential: {call.credential})"
+    return message
+
+
+def _reference_image(ref: object) -> bytes | None:
+    """The input image's bytes: an uploaded file, or a base64 ``data:`` URL (else ``None``)."""
+    if isinstance(ref, UploadedFile):
+        return ref.data
+    if isinstance(ref, dict) and isinstance(ref.get("image_url"), str):
+        header, sep, payload = ref["image_url"].partition(",")
+        if header.startswith("data:") and header.endswith(";base64") and sep:
+            try:
+                return base64.b64decode(payload, validate=True)
+            except (binascii.Error, ValueError):
+                return None
+    return None

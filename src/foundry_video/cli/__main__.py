@@ -1,0 +1,7 @@
+"""``python -m foundry_video.cli``."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
