@@ -596,15 +596,18 @@ def _content(*responses: Response) -> Handler:
 
 
 @pytest.mark.parametrize(("response", "match"), [
-    (Response(200, content=b"x" * 100, headers={"Content-Length": "50"}), "more than the 50"),
-    (Response(200, content=b"x" * 100, headers={"Content-Encoding": "gzip"}), "Content-Encoding"),
-    (Response(200, text="<html>login</html>", headers={"Content-Type": "text/html"}), "text/html"),
-    (Response(200, content=b"x" * 2000), "max_download_bytes"),
-    (Response(200, content=[b"x" * 600, b"x" * 600]), "max_download_bytes"),
+    (lambda: Response(200, content=b"x" * 100, headers={"Content-Length": "50"}),
+     "more than the 50"),
+    (lambda: Response(200, content=b"x" * 100, headers={"Content-Encoding": "gzip"}),
+     "Content-Encoding"),
+    (lambda: Response(200, text="<html>login</html>", headers={"Content-Type": "text/html"}),
+     "text/html"),
+    (lambda: Response(200, content=b"x" * 2000), "max_download_bytes"),
+    (lambda: Response(200, content=[b"x" * 600, b"x" * 600]), "max_download_bytes"),
 ])
 async def test_downloads_refuse_what_is_not_the_announced_content(
-        clock: ManualClock, tmp_path: Path, response: Response, match: str) -> None:
-    client = mock_client(_content(response), clock, max_download_bytes=1000)
+        clock: ManualClock, tmp_path: Path, response: Callable[[], Response], match: str) -> None:
+    client = mock_client(lambda request: response(), clock, max_download_bytes=1000)
     with pytest.raises(DownloadError, match=match):
         await client.videos.download("video_1", tmp_path / "v.mp4")
     assert list(tmp_path.iterdir()) == []

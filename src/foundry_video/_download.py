@@ -104,6 +104,11 @@ async def download_to_path(
         error = APITimeoutError(f"the download did not finish within {timeout}s")
         error.job_id = job_id
         raise error from None
+    except FoundryVideoError as exc:
+        # The exit of a download outside a job (a job's errors exit through Job.events):
+        # whatever service data the error or its suppressed context quotes is redacted.
+        pipeline.redacted(exc)
+        raise
     return path
 
 
@@ -159,6 +164,11 @@ class _Incomplete(Exception):
     """The body ended short of the announced length (resumable)."""
 
 
+class _Inconsistent(Exception):
+    """The server contradicted itself (a 206 for another range, more bytes than announced):
+    nothing received so far can be trusted, so the download starts over without Range."""
+
+
 class _Fetch:
     """The bytes of one download, resumed with ``Range`` within one retry budget.
 
@@ -183,6 +193,8 @@ class _Fetch:
         self.total: int | None = None
         self.validator: str | None = None
         self.request_id: str | None = None
+        self.probing = False
+        """Set once a body of unknown length ended: the next request checks for more."""
 
     def _fail(self, message: str) -> DownloadError:
         # Messages quote the service's headers (Content-Range, Content-Type): redacted.
@@ -197,11 +209,19 @@ class _Fetch:
                         yield step
                 if self.received == 0:
                     raise self._fail("the service returned no content to download")
+                if self.total is None and not self.probing:
+                    # No length was announced: a body cut short looks complete. Ask for the
+                    # rest; "416 Range Not Satisfiable" is the proof there is none.
+                    self.probing = True
+                    continue
                 yield Progress(self.received, self.total, self.received, False)
                 return
             except OutputFileError:
                 raise  # the local disk: retrying the network would not help
             except APIStatusError as exc:
+                if exc.status_code == 416 and self.probing and self.total is None:
+                    yield Progress(self.received, self.received, self.received, False)
+                    return
                 if exc.status_code == 416 and self.received and self.attempts.left:
                     # The part file left by an interrupted download is not a prefix of this
                     # content (longer than it): start over.
@@ -212,9 +232,17 @@ class _Fetch:
                 if mapped is exc:
                     raise
                 raise mapped from exc
-            except (_Incomplete, APIConnectionError, *NETWORK_ERRORS) as exc:
-                error = (exc if isinstance(exc, APIConnectionError)
-                         else self.pipeline.connection_error(exc, request_id=self.request_id))
+            except (_Incomplete, _Inconsistent, APIConnectionError, *NETWORK_ERRORS) as exc:
+                if isinstance(exc, APIConnectionError):
+                    error = exc
+                elif isinstance(exc, (_Incomplete, _Inconsistent)):
+                    error = APIConnectionError(self.pipeline.redact(str(exc)),
+                                               request_id=self.request_id)
+                else:
+                    error = self.pipeline.connection_error(exc, request_id=self.request_id)
+                if isinstance(exc, _Inconsistent):
+                    logger.info("download of %s: %s; starting over", self.api_path, error.message)
+                    self._restart()
                 if isinstance(exc, TimeoutError):
                     self.deadline.remaining()  # the job's deadline passed: TimeoutError
                 delay, _ = await self.pipeline.retry_delay(error, self.attempts)
@@ -228,10 +256,11 @@ class _Fetch:
                                                  deadline=self.deadline)
 
     def _restart(self) -> None:
+        """Drop the bytes received; the length announced so far stays the expectation (a
+        video's size does not change, so a different one later is a lie)."""
         self.handle.seek(0)
         self.handle.truncate()
         self.received = 0
-        self.total = None
         self.validator = None
 
     def _write(self, chunk: bytes) -> None:
@@ -282,7 +311,8 @@ class _Fetch:
                 if self.received - written_back >= WRITEBACK_EVERY:
                     written_back = _start_writeback(self.handle, written_back, self.received)
                 if self.total is not None and self.received > self.total:
-                    raise self._fail(f"the server sent more than the {self.total} bytes announced")
+                    raise _Inconsistent(f"the server sent more than the {self.total} bytes "
+                                        "announced")
                 if cap is not None and self.received > cap:
                     raise self._fail(f"the download exceeds max_download_bytes={cap}")
                 if self.received >= next_report:
@@ -307,17 +337,21 @@ class _Fetch:
             span = _range_span(headers)
             if span is None or span[0] != self.received or (
                     length is not None and length != span[1] - span[0] + 1):
-                raise self._fail(f"the server answered Range {self.received}- with "
-                                 f"Content-Range {headers.get('Content-Range', '')[:80]!r}")
+                raise _Inconsistent(f"the server answered Range {self.received}- with "
+                                    f"Content-Range {headers.get('Content-Range', '')[:80]!r}")
             total = span[2] if span[2] is not None else self.total
             if self.total is not None and total != self.total:
-                raise self._fail(f"the content changed size mid-download ({self.total} -> {total})")
+                raise _Inconsistent(f"the content changed size mid-download "
+                                    f"({self.total} -> {total})")
             self.total = total
         else:
             if self.received:
                 logger.info("server ignored Range; restarting download from byte 0")
                 self._restart()
-            self.total = length
+            if self.total is not None and length is not None and length != self.total:
+                raise _Inconsistent(f"the content changed size mid-download "
+                                    f"({self.total} -> {length})")
+            self.total = length if length is not None else self.total
         cap = self.pipeline.max_download_bytes
         if cap is not None and self.total is not None and self.total > cap:
             raise self._fail(f"the content is {self.total} bytes, over max_download_bytes={cap}")

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from foundry_video import ApiKeyAuth, DownloadError, VideoClient
@@ -95,6 +96,18 @@ def _chunks(body: bytes) -> list[bytes]:
 # -- the SDK against the lies ----------------------------------------------------------------
 
 
+async def _content_of(emu: Emulator, video_id: str) -> tuple[str, bytes]:
+    """The exact asset, fetched with plain aiohttp (not the SDK) and left out of the log."""
+    seen = len(emu.requests)
+    url = f"{emu.endpoint}/openai/v1/videos/{video_id}/content"
+    async with aiohttp.ClientSession() as session, session.get(
+            url, headers={"api-key": KEY}) as response:
+        assert response.status == 200
+        data = await response.read()
+    del emu.requests[seen:]
+    return url, data
+
+
 @pytest.fixture
 async def client(emu: Emulator, clock: ManualClock) -> AsyncIterator[VideoClient]:
     async with VideoClient(emu.endpoint, auth=ApiKeyAuth(KEY), clock=clock,
@@ -104,28 +117,52 @@ async def client(emu: Emulator, clock: ManualClock) -> AsyncIterator[VideoClient
 
 @pytest.mark.parametrize("cut", ["truncate_body", "drop_connection"])
 @pytest.mark.parametrize("lie", ["short_range", "wrong_offset", "extra_bytes"])
-async def test_the_sdk_refuses_a_lying_resume(client: VideoClient, emu: Emulator,
-                                              clock: ManualClock, tmp_path: Path, cut: str,
-                                              lie: str) -> None:
+async def test_a_lying_resume_is_never_trusted(client: VideoClient, emu: Emulator,
+                                               clock: ManualClock, tmp_path: Path, cut: str,
+                                               lie: str) -> None:
+    """A resumed 206 that lies once: the SDK starts over without Range and saves the exact
+    bytes; a server that lies every time ends in DownloadError, with nothing left behind."""
     job = await client.videos.create(prompt="a lie")
     clock.advance(QUEUE_SECONDS + JOB_SECONDS)
+    _, full = await _content_of(emu, job.id)
     emu.inject(Fault(cut, after_bytes=1000))  # type: ignore[arg-type]  # the first response breaks off, so the SDK resumes with Range ...
-    emu.inject(Fault(lie))  # ... and the resumed 206 lies
-    target = tmp_path / "v.mp4"
+    emu.inject(Fault(lie))  # type: ignore[arg-type]  # ... and the resumed 206 lies, once
+    target = await client.videos.download(job.id, tmp_path / "v.mp4")
+    assert target.read_bytes() == full
+    lied = [r for r in emu.requests if r.operation == "content" and lie in r.faults]
+    assert len(lied) == 1
+
+    emu.inject(Fault(cut, after_bytes=1000))  # type: ignore[arg-type]
+    emu.inject(Fault(lie, times=None))  # type: ignore[arg-type]  # every answer lies
     with pytest.raises(DownloadError):
-        await client.videos.download(job.id, target)
-    assert list(tmp_path.iterdir()) == []  # no partial file, no .part
+        await client.videos.download(job.id, tmp_path / "again.mp4")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.mp4"]  # no partial, no .part
 
 
-@pytest.mark.xfail(strict=True, reason="SDK gap (reported): a content body without "
-                   "Content-Length that ends early is saved as if complete")
-async def test_the_sdk_refuses_a_short_body_without_content_length(
+async def test_a_short_body_without_content_length_is_not_saved_as_complete(
         client: VideoClient, emu: Emulator, clock: ManualClock, tmp_path: Path) -> None:
+    """A body of unknown length that ends early looks complete; the SDK asks for the rest
+    (Range from where it ended) and only a 416 proves there is none."""
     job = await client.videos.create(prompt="short")
     clock.advance(QUEUE_SECONDS + JOB_SECONDS)
+    _, full = await _content_of(emu, job.id)
     emu.inject(Fault("no_content_length", after_bytes=100))
-    with pytest.raises(DownloadError):
-        await client.videos.download(job.id, tmp_path / "v.mp4")
+    target = await client.videos.download(job.id, tmp_path / "v.mp4")
+    assert target.read_bytes() == full
+    ranges = [r.headers.get("range") for r in emu.requests if r.operation == "content"]
+    assert ranges == [None, "bytes=100-"]
+
+
+async def test_a_complete_body_without_content_length_costs_one_probe(
+        client: VideoClient, emu: Emulator, clock: ManualClock, tmp_path: Path) -> None:
+    job = await client.videos.create(prompt="whole")
+    clock.advance(QUEUE_SECONDS + JOB_SECONDS)
+    _, full = await _content_of(emu, job.id)
+    emu.inject(Fault("no_content_length", after_bytes=len(full)))
+    target = await client.videos.download(job.id, tmp_path / "v.mp4")
+    assert target.read_bytes() == full
+    ranges = [r.headers.get("range") for r in emu.requests if r.operation == "content"]
+    assert ranges == [None, f"bytes={len(full)}-"]  # answered 416: nothing more
 
 
 # -- echo_key --------------------------------------------------------------------------------
