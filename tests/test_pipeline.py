@@ -672,3 +672,23 @@ async def test_mock_transport_refuses_a_response_served_twice(clock: ManualClock
     await client.videos.retrieve("v")
     with pytest.raises(TypeError, match="fresh Response"):
         await client.videos.retrieve("v")
+
+
+async def test_retry_hooks_see_download_resumptions(clock: ManualClock, tmp_path: Path) -> None:
+    def cut_then_rest(request: Request) -> Response:
+        if request.headers.get("Range"):
+            return Response(206, content=b"y" * 90,
+                            headers={"Content-Range": "bytes 10-99/100"})
+
+        async def body() -> AsyncIterator[bytes]:
+            yield b"x" * 10
+            raise aiohttp.ClientPayloadError("cut")
+
+        return Response(200, content=body(), headers={"Content-Length": "100"})
+
+    events: list[RetryEvent] = []
+    client = mock_client(cut_then_rest, clock, event_hooks={"retry": [events.append]})
+    path = await client.videos.download("video_1", tmp_path / "v.mp4")
+    assert path.read_bytes() == b"x" * 10 + b"y" * 90
+    assert [(e.cause, e.attempt, e.request.url.path) for e in events] == [
+        ("resume", 1, "/openai/v1/videos/video_1/content")]

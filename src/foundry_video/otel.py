@@ -320,6 +320,8 @@ class JobTelemetry:
             phase.span.add_event("foundry_video.poll", facts)
 
     def _retry(self, event: RetryEvent) -> None:
+        if event.cause == "resume":
+            return  # counted from the job's DownloadStarted events, with the resume offset
         operation = str(event.request.extensions.get("operation") or "")
         self.signals.retry(event.cause, operation)
         phase = _ACTIVE.get()
