@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
-
-import anyio
-
 from ._clock import Clock
 
 __all__ = ["Deadline"]
@@ -41,11 +37,6 @@ class Deadline:
         if left is None:
             return limit
         return left if limit is None else min(limit, left)
-
-    def scope(self) -> AbstractContextManager[object]:
-        """A cancel scope raising ``TimeoutError`` when the deadline passes (or a no-op)."""
-        left = self.remaining()
-        return nullcontext() if left is None else anyio.fail_after(left)
 
     async def sleep(self, delay: float) -> None:
         """Sleep ``delay`` seconds, or until the deadline and then raise ``TimeoutError``."""

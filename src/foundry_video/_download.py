@@ -19,9 +19,6 @@ from contextlib import aclosing
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, NamedTuple
 
-import anyio
-import anyio.to_thread
-
 from ._deadline import Deadline
 from ._errors import (
     APIConnectionError,
@@ -35,6 +32,7 @@ from ._errors import (
 from ._output import PartFile, as_output_error, content_key, in_thread, reserve
 from ._pipeline import NETWORK_ERRORS
 from ._retry import Attempts
+from ._timeouts import time_limit
 from ._transports.base import Request, Response
 
 if TYPE_CHECKING:
@@ -304,7 +302,7 @@ class _Fetch:
             bound = self.deadline.timeout is not None or self.pipeline.reads_need_bounding
             while True:
                 if bound:
-                    with anyio.fail_after(self.deadline.bound(self.pipeline.timeout)):
+                    async with time_limit(self.deadline.bound(self.pipeline.timeout)):
                         chunk = await read(CHUNK_SIZE)
                 else:  # the transport bounds every read by the timeout itself
                     chunk = await read(CHUNK_SIZE)
