@@ -11,7 +11,7 @@ import pytest
 
 import foundry_video.emulator
 from foundry_video import cli
-from foundry_video.emulator import Emulator, PlaceholderRenderer
+from foundry_video.emulator import PlaceholderRenderer
 
 
 @pytest.fixture(autouse=True)
@@ -102,20 +102,11 @@ def test_without_pyav_it_says_what_to_install(monkeypatch: pytest.MonkeyPatch,
         '"foundry-video[emulator]" (or run with --placeholder)']
 
 
-def test_progress_curve_is_passed_on_only_where_supported(
-        served: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    import inspect
-
-    if "progress_curve" not in inspect.signature(Emulator).parameters:
-        assert cli.main(["emulator", "--progress-curve", "linear"]) == 2
-        assert "--progress-curve is not supported" in capsys.readouterr().err
-        assert served == {}
-
-    class CurvedEmulator(Emulator):
-        def __init__(self, *, progress_curve: str = "linear", **options: Any) -> None:
-            super().__init__(**options)
-
-    monkeypatch.setattr(foundry_video.emulator, "Emulator", CurvedEmulator)
-    assert cli.main(["emulator", "--progress-curve", "ease-in"]) == 0
-    assert served["progress_curve"] == "ease-in"
+def test_progress_curve_is_passed_to_the_emulator(
+        served: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["emulator", "--progress-curve", "stuck"]) == 0
+    assert served["progress_curve"] == "stuck"
+    capsys.readouterr()
+    assert cli.main(["emulator", "--progress-curve", "ease-in"]) == 2
+    err = capsys.readouterr().err
+    assert "'ease-in' is not a curve" in err and "stuck" in err and "Traceback" not in err

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import inspect
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,15 +76,10 @@ def register(commands: Commands) -> None:
     emu.add_argument("--rate-limit", type=int_between(1, 1_000_000), metavar="N",
                      help="allow N job-creating requests per minute (then 429)")
     emu.add_argument("--progress-curve", metavar="NAME",
-                     help="how reported progress rises over a job (if this emulator supports it)")
+                     help="how reported progress rises over a job: s-curve (the default), "
+                          "linear, stuck, accelerating, decelerating or steps")
     emu.add_argument("--placeholder", action="store_true",
                      help="serve labelled placeholder files instead of real MP4s (no PyAV needed)")
-
-
-def _supports(keyword: str) -> bool:
-    from .. import emulator
-
-    return keyword in inspect.signature(emulator.Emulator).parameters
 
 
 def run(session: Session) -> int:
@@ -96,9 +90,9 @@ def run(session: Session) -> int:
     options: dict[str, Any] = {"job_seconds": args.job_seconds,
                                "queue_seconds": args.queue_seconds}
     if args.progress_curve:
-        if not _supports("progress_curve"):
-            raise UsageError("--progress-curve is not supported by this version of the "
-                             "emulator")
+        if args.progress_curve not in emulator.PROGRESS_CURVES:
+            raise UsageError(f"--progress-curve {args.progress_curve!r} is not a curve; use one "
+                             f"of {', '.join(sorted(emulator.PROGRESS_CURVES))}")
         options["progress_curve"] = args.progress_curve
     key = args.api_key or os.environ.get("FOUNDRY_VIDEO_EMULATOR_KEY")
     if key or args.require_key:
