@@ -9,12 +9,12 @@ from dataclasses import dataclass, fields
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, cast
-from urllib.parse import urlsplit
 
 from typing_extensions import Unpack
 
-from ._auth import ApiKeyAuth, Auth, EntraIdAuth, Flavor
+from ._auth import Auth, EntraIdAuth, Flavor
 from ._clock import Clock, SystemClock
+from ._endpoint import auth_from_env, resolve_endpoint
 from ._observe import TelemetrySetting, check_telemetry, resolve_telemetry
 from ._options import EventHooks, RequestOptions
 from ._retry import RetryPolicy
@@ -28,32 +28,7 @@ if TYPE_CHECKING:
     from .resources.generation_jobs import GenerationJobs
     from .resources.videos import Videos
 
-__all__ = ["VideoClient", "resolve_endpoint"]
-
-
-def resolve_endpoint(endpoint: str) -> tuple[str, Flavor]:
-    """Return ``(base_url, flavor)`` for a resource endpoint or a full API base URL.
-
-    ``https://res.openai.azure.com`` (any host without an API path) → Azure,
-    ``.../openai/v1``; a URL already ending in ``/openai/v1`` is kept; OpenAI's
-    ``https://api.openai.com`` or any URL ending in ``/v1`` (not ``/openai/v1``) → OpenAI.
-    """
-    if not isinstance(endpoint, str) or not endpoint.strip():
-        raise ValueError("endpoint must be a URL such as https://my-resource.openai.azure.com")
-    url = endpoint.strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"endpoint must be an http(s) URL, got {endpoint!r}")
-    path = parts.path
-    if path.endswith("/openai/v1"):
-        return url, "azure"
-    if path.endswith("/openai"):
-        return url + "/v1", "azure"
-    if parts.hostname == "api.openai.com":
-        return (url if path.endswith("/v1") else url + "/v1"), "openai"
-    if path.endswith("/v1"):
-        return url, "openai"
-    return url + "/openai/v1", "azure"
+__all__ = ["VideoClient", "resolve_endpoint"]  # resolve_endpoint: re-exported for callers
 
 
 class VideoClient:
@@ -137,7 +112,7 @@ class VideoClient:
             raise ValueError("no endpoint: pass endpoint=... or set AZURE_OPENAI_ENDPOINT")
         self._base_url, self._flavor = resolve_endpoint(endpoint)
         if auth is None:
-            auth = _auth_from_env(self._flavor)
+            auth = auth_from_env(self._flavor)
         if not isinstance(auth, Auth):
             raise TypeError("auth must be ApiKeyAuth, EntraIdAuth, TokenProviderAuth or an Auth")
         for name, count in (("max_retries", max_retries), ("poll_retries", poll_retries),
@@ -473,18 +448,6 @@ def _positive_seconds(value: object) -> bool:
 def _hooks(value: EventHooks | None) -> EventHooks | None:
     if value is None:
         return None
-    from ._pipeline import hooks_from
+    from ._options import hooks_from
 
     return hooks_from(cast("Mapping[str, Sequence[object]]", value))
-
-
-def _auth_from_env(flavor: Flavor) -> Auth:
-    names = ("AZURE_OPENAI_API_KEY",) if flavor == "azure" else ("OPENAI_API_KEY",
-                                                                  "AZURE_OPENAI_API_KEY")
-    for name in names:
-        key = os.environ.get(name)
-        if key:
-            return ApiKeyAuth(key)
-    raise ValueError(
-        f"no credentials: pass auth=ApiKeyAuth(...)/EntraIdAuth(...) or set {names[0]} "
-        "(VideoClient.from_env() falls back to Entra ID)")

@@ -11,7 +11,8 @@ if TYPE_CHECKING:
     from ._errors import FoundryVideoError
     from ._transports.base import Request, Response
 
-__all__ = ["BodyRequestOptions", "EventHooks", "RequestOptions", "RetryEvent", "check_options"]
+__all__ = ["BodyRequestOptions", "EventHooks", "RequestOptions", "RetryEvent", "check_options",
+           "hooks_from", "operation_name"]
 
 
 class RequestOptions(TypedDict, total=False):
@@ -111,3 +112,25 @@ class EventHooks(TypedDict, total=False):
     request: Sequence[RequestHook]
     response: Sequence[ResponseHook]
     retry: Sequence[RetryHook]
+
+
+def operation_name(method: str, path: str) -> str:
+    """``"GET /videos/{id}"``: a path with its ids folded, for logs and hooks (low cardinality)."""
+    parts = path.split("?", 1)[0].split("/")
+    folded = ["{id}" if i > 1 and parts[i - 1] in ("videos", "jobs", "generations", "characters")
+              and part not in ("edits", "extensions", "characters", "jobs") else part
+              for i, part in enumerate(parts)]
+    return f"{method} {'/'.join(folded)}"
+
+
+def hooks_from(value: Mapping[str, Sequence[object]] | None) -> EventHooks:
+    """Validate ``event_hooks`` at construction (unknown kinds or non-callables are errors)."""
+    hooks = EventHooks()
+    for kind, callables in (value or {}).items():
+        if kind not in ("request", "response", "retry"):
+            raise ValueError(f"unknown event hook kind {kind!r}; use request, response or retry")
+        if isinstance(callables, (str, bytes)) or not isinstance(callables, Sequence) \
+                or not all(callable(item) for item in callables):
+            raise TypeError(f"event_hooks[{kind!r}] must be a list of callables")
+        hooks[kind] = list(callables)  # type: ignore[literal-required]
+    return hooks

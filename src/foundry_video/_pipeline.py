@@ -16,7 +16,7 @@ import inspect
 import json as jsonlib
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, TypeVar
@@ -35,7 +35,14 @@ from ._errors import (
     FoundryVideoError,
     UnexpectedResponseError,
 )
-from ._options import EventHooks, RequestOptions, RetryEvent, check_options, extra_body_of
+from ._options import (
+    EventHooks,
+    RequestOptions,
+    RetryEvent,
+    check_options,
+    extra_body_of,
+    operation_name,
+)
 from ._redact import Redactor, redact_error
 from ._redirects import CREDENTIAL_HEADERS, next_request, origin_of
 from ._retry import Attempts, RetryPolicy
@@ -65,15 +72,6 @@ NETWORK_ERRORS = (aiohttp.ClientError, OSError, *_TIMEOUTS)
 """What a transport or a body read raises when the network fails."""
 _JITTER = random.Random()
 _EMPTY_CREDENTIALS = frozenset({"", "Bearer", "Bearer None", "None"})
-
-
-def operation_name(method: str, path: str) -> str:
-    """``"GET /videos/{id}"``: a path with its ids folded, for logs and hooks (low cardinality)."""
-    parts = path.split("?", 1)[0].split("/")
-    folded = ["{id}" if i > 1 and parts[i - 1] in ("videos", "jobs", "generations", "characters")
-              and part not in ("edits", "extensions", "characters", "jobs") else part
-              for i, part in enumerate(parts)]
-    return f"{method} {'/'.join(folded)}"
 
 
 def _reached_server(exc: BaseException) -> bool:
@@ -450,16 +448,3 @@ async def _encode_body(json: object, form: Callable[[], aiohttp.FormData] | None
         return jsonlib.dumps(json).encode(), "application/json"
     body = {**(json or {}), **(extra or {})}
     return jsonlib.dumps(body).encode(), "application/json"
-
-
-def hooks_from(value: Mapping[str, Sequence[object]] | None) -> EventHooks:
-    """Validate ``event_hooks`` at construction (unknown kinds or non-callables are errors)."""
-    hooks = EventHooks()
-    for kind, callables in (value or {}).items():
-        if kind not in ("request", "response", "retry"):
-            raise ValueError(f"unknown event hook kind {kind!r}; use request, response or retry")
-        if isinstance(callables, (str, bytes)) or not isinstance(callables, Sequence) \
-                or not all(callable(item) for item in callables):
-            raise TypeError(f"event_hooks[{kind!r}] must be a list of callables")
-        hooks[kind] = list(callables)  # type: ignore[literal-required]
-    return hooks
