@@ -56,9 +56,10 @@ def check_target(target: Path, *, job_id: str | None = None) -> Path:
     """Raise :class:`OutputFileError` unless a file can be saved at ``target``; return it.
 
     Checks that ``target`` is not a directory, that its nearest existing ancestor is a
-    writable directory on a writable volume, and that the volume has some free space.
-    Blocking but quick (a few ``stat`` calls): it runs before any request. A directory that
-    passed is not checked again for a few seconds (a batch saves thousands of files there).
+    directory on a writable volume in which a file can be created (a probe file is made
+    and removed), and that the volume has some free space. Blocking but quick: it runs
+    before any request. A directory that passed is not checked again for a few seconds (a
+    batch saves thousands of files there).
     """
     target = Path(target).expanduser()
 
@@ -75,15 +76,25 @@ def check_target(target: Path, *, job_id: str | None = None) -> Path:
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir():
-        raise fail(f"cannot create {target.parent}: {parent} is not a directory", errno.ENOTDIR)
+        raise fail(f"cannot create {target.parent}: {parent} is a file, not a directory",
+                   errno.ENOTDIR)
     try:
         stats = os.statvfs(parent)
     except (AttributeError, OSError):  # no statvfs (Windows)
         stats = None
     if stats is not None and stats.f_flag & getattr(os, "ST_RDONLY", 1):
         raise fail(f"cannot write {target}: {parent} is on a read-only volume", errno.EROFS)
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise fail(f"cannot write {target}: no permission to write in {parent}", errno.EACCES)
+    try:
+        # A real file, not os.access(): that says yes to root on a read-only bind mount,
+        # and knows nothing of ACLs or quotas.
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=".foundry-video-probe-")
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise fail(f"cannot write {target}: {reason} in {parent}",
+                   exc.errno or errno.EACCES) from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
     if stats is not None and stats.f_bavail * stats.f_frsize < MIN_FREE_BYTES:
         raise fail(f"cannot write {target}: the volume of {parent} is full", errno.ENOSPC)
     if parent == target.parent:

@@ -1,17 +1,16 @@
 """Local checks run before anything is sent (so nothing is paid for before they pass).
 
-What the SDK could offer instead (reported to its owners): ``resolve_endpoint`` refusing a
-pasted request URL, and a ``check_output_path()`` used by ``create(..., output=...)``.
+The output check is the SDK's own (``_output.check_target``, also run by ``job.result``
+before polling); the endpoint check says what a pasted request URL should have been.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .._errors import OutputFileError
+from .._output import check_target
 from ..capabilities import CapabilityTable, ModelCapabilities, default_capabilities
 
 __all__ = ["UsageError", "capabilities_for", "check_endpoint", "check_output", "warn_unknown"]
@@ -50,17 +49,12 @@ def check_endpoint(endpoint: str) -> None:
 
 
 def check_output(target: Path, *, what: str = "-o") -> Path:
-    """Make sure a file can be written at ``target`` before any job is created.
-
-    Creates missing parent directories (the download would anyway) and proves the
-    directory is writable by creating and removing a temporary file in it.
-    """
-    target = target.expanduser()
-    if target.is_dir():
-        raise UsageError(f"{what} {target} is a directory; give a file name, e.g. "
-                         f"{target / 'video.mp4'}")
-    _writable_directory(target.parent, what=f"{what} {target}")
-    return target
+    """Make sure a file can be written at ``target`` before any job is created (the SDK's
+    own check, as a usage error)."""
+    try:
+        return check_target(target)
+    except OutputFileError as exc:
+        raise UsageError(f"{what}: {exc.message}") from None
 
 
 def check_output_dir(directory: Path, *, what: str = "-o") -> Path:
@@ -68,27 +62,12 @@ def check_output_dir(directory: Path, *, what: str = "-o") -> Path:
     directory = directory.expanduser()
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"{what} {directory} is a file; give a directory for the outputs")
-    _writable_directory(directory, what=f"{what} {directory}")
-    return directory
-
-
-def _writable_directory(directory: Path, *, what: str) -> None:
-    existing = next((p for p in (directory, *directory.parents) if p.exists()), None)
-    if existing is not None and not existing.is_dir():
-        raise UsageError(f"{what}: {existing} is a file, not a directory")
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=directory, prefix=".foundry-video-probe-")
-    except NotADirectoryError:
-        raise UsageError(f"{what}: a part of the path {directory} is a file, not a "
-                         "directory") from None
-    except PermissionError:
-        raise UsageError(f"{what}: cannot write in {directory} (permission denied)") from None
     except OSError as exc:
-        raise UsageError(f"{what}: cannot write in {directory} ({exc.strerror or exc})") from None
-    os.close(fd)
-    with contextlib.suppress(OSError):
-        os.unlink(probe)
+        raise UsageError(f"{what}: cannot create {directory} ({exc.strerror or exc})") from None
+    check_output(directory / "video.mp4", what=what)
+    return directory
 
 
 def capabilities_for(model: str, base_model: str | None) -> CapabilityTable:
