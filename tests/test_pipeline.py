@@ -15,6 +15,7 @@ import time
 import tracemalloc
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -23,6 +24,7 @@ from aiohttp import web
 from foundry_video import (
     APIConnectionError,
     ApiKeyAuth,
+    APIStatusError,
     APITimeoutError,
     AuthenticationError,
     CredentialError,
@@ -585,6 +587,55 @@ async def test_event_hooks_see_every_attempt_and_may_add_headers(clock: ManualCl
     assert [(r.attempt, r.cause) for r in retries] == [(1, "server_error")]
 
 
+async def _hang(request: Request) -> Response:
+    await asyncio.sleep(3600)
+    raise AssertionError
+
+
+@pytest.mark.parametrize(("failure", "cause", "error"), [
+    (lambda r: Response(503, json={}), "server_error", InternalServerError),
+    (lambda r: Response(500, json={}), "server_error", InternalServerError),
+    (lambda r: Response(429, json={}), "rate_limit", RateLimitError),
+    (lambda r: Response(408, json={}), "http_408", APIStatusError),
+    (lambda r: Response(409, json={}), "http_409", APIStatusError),
+    (_failure("reset"), "connection", APIConnectionError),
+    (_hang, "timeout", APITimeoutError),
+    (_failure("401"), "auth_refresh", AuthenticationError),
+])
+async def test_retry_hooks_are_told_the_cause_delay_and_request_of_each_retry(
+        clock: ManualClock, failure: Callable[[Request], Any], cause: str,
+        error: type[Exception]) -> None:
+    events: list[RetryEvent] = []
+    client = VideoClient(AZURE, auth=TokenProviderAuth(lambda: "token-abcdefgh"), clock=clock,
+                         timeout=0.05, event_hooks={"retry": [events.append]},
+                         transport=MockTransport(scripted(failure, Response(200, json=video()))))
+    await client.videos.retrieve("v")
+    (event,) = events
+    first = transport_of(client).requests[0]
+    assert (event.cause, event.attempt, event.request) == (cause, 1, first)
+    assert isinstance(event.error, error)
+    assert [event.delay] == clock.sleeps or (cause == "auth_refresh" and clock.sleeps == [0.0])
+
+
+async def test_retry_hooks_are_told_of_a_download_resuming(clock: ManualClock,
+                                                           tmp_path: Path) -> None:
+    def cut(request: Request) -> Response:
+        return Response(200, content=[b"x" * 10], headers={"Content-Length": "20"})
+
+    def rest(request: Request) -> Response:
+        return Response(206, content=b"y" * 10, headers={"Content-Range": "bytes 10-19/20"})
+
+    events: list[RetryEvent] = []
+    client = mock_client(scripted(cut, rest), clock, event_hooks={"retry": [events.append]})
+    saved = await client.videos.download("video_1", tmp_path / "v.mp4")
+    assert saved.read_bytes() == b"x" * 10 + b"y" * 10
+    (event,) = events
+    first, second = transport_of(client).requests
+    assert (event.cause, event.attempt, event.request) == ("resume", 1, first)
+    assert second.headers["Range"] == "bytes=10-"
+    assert [event.delay] == clock.sleeps and "20 bytes" in str(event.error)
+
+
 def test_bad_event_hooks_are_rejected_at_construction() -> None:
     with pytest.raises(ValueError, match="unknown event hook"):
         VideoClient(AZURE, auth=ApiKeyAuth(SECRET), event_hooks={"before": []})  # type: ignore[typeddict-unknown-key]
@@ -599,16 +650,18 @@ def _content(*responses: Response) -> Handler:
     return scripted(*responses)
 
 
+# Response arguments, not Responses: a Response is served once, and a parametrized value
+# lives as long as the module (a second run in the same process, as mutmut does, reuses it).
 @pytest.mark.parametrize(("response", "match"), [
-    (Response(200, content=b"x" * 100, headers={"Content-Length": "50"}), "more than the 50"),
-    (Response(200, content=b"x" * 100, headers={"Content-Encoding": "gzip"}), "Content-Encoding"),
-    (Response(200, text="<html>login</html>", headers={"Content-Type": "text/html"}), "text/html"),
-    (Response(200, content=b"x" * 2000), "max_download_bytes"),
-    (Response(200, content=[b"x" * 600, b"x" * 600]), "max_download_bytes"),
+    ({"content": b"x" * 100, "headers": {"Content-Length": "50"}}, "more than the 50"),
+    ({"content": b"x" * 100, "headers": {"Content-Encoding": "gzip"}}, "Content-Encoding"),
+    ({"text": "<html>login</html>", "headers": {"Content-Type": "text/html"}}, "text/html"),
+    ({"content": b"x" * 2000}, "max_download_bytes"),
+    ({"content": [b"x" * 600, b"x" * 600]}, "max_download_bytes"),
 ])
 async def test_downloads_refuse_what_is_not_the_announced_content(
-        clock: ManualClock, tmp_path: Path, response: Response, match: str) -> None:
-    client = mock_client(_content(response), clock, max_download_bytes=1000)
+        clock: ManualClock, tmp_path: Path, response: dict[str, Any], match: str) -> None:
+    client = mock_client(_content(Response(200, **response)), clock, max_download_bytes=1000)
     with pytest.raises(DownloadError, match=match):
         await client.videos.download("video_1", tmp_path / "v.mp4")
     assert list(tmp_path.iterdir()) == []

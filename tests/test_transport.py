@@ -146,6 +146,29 @@ async def test_backoff_is_exponential_with_full_jitter_and_bounded(
     assert len(mock_service.requests) == 3
 
 
+async def test_backoff_doubles_per_attempt_up_to_the_cap_with_a_random_share_of_each(
+        mock_service: MockService, clock: ManualClock) -> None:
+    # Attempt k waits a uniform share of min(0.5 * 2**k, 8) seconds. Over 60 calls, each
+    # attempt's waits stay under its ceiling, some exceed the previous attempt's ceiling
+    # (the ceiling grows), and they differ from each other (the share is random). A
+    # correct policy fails this with probability about 2**-60 per attempt.
+    ceilings = [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
+    mock_service.route("GET", GET, reply(503))
+    async with mock_service.client(max_retries=len(ceilings)) as client:
+        waits: list[list[float]] = [[] for _ in ceilings]
+        for _ in range(60):
+            clock.sleeps.clear()
+            with pytest.raises(InternalServerError):
+                await client.videos.retrieve("video_1")
+            assert len(clock.sleeps) == len(ceilings)
+            for attempt, slept in enumerate(clock.sleeps):
+                waits[attempt].append(slept)
+    for attempt, ceiling in enumerate(ceilings):
+        assert all(0 <= w <= ceiling for w in waits[attempt]), (attempt, max(waits[attempt]))
+        assert max(waits[attempt]) > ceiling / 2, attempt
+        assert len(set(waits[attempt])) > 50, attempt
+
+
 async def test_a_too_long_retry_after_is_not_waited_for(client: VideoClient, clock: ManualClock,
                                                         mock_service: MockService) -> None:
     mock_service.route("GET", GET, Response(429, headers={"Retry-After": "3600"}))

@@ -35,7 +35,7 @@ from ._errors import (
 from ._output import PartFile, as_output_error, content_key, in_thread, reserve
 from ._pipeline import NETWORK_ERRORS
 from ._retry import Attempts
-from ._transports.base import Response
+from ._transports.base import Request, Response
 
 if TYPE_CHECKING:
     from ._pipeline import Pipeline
@@ -183,6 +183,8 @@ class _Fetch:
         self.total: int | None = None
         self.validator: str | None = None
         self.request_id: str | None = None
+        self.request: Request | None = None
+        """The request of the latest attempt (what ``retry`` hooks see on a resume)."""
 
     def _fail(self, message: str) -> DownloadError:
         # Messages quote the service's headers (Content-Range, Content-Type): redacted.
@@ -223,7 +225,7 @@ class _Fetch:
                     raise self._fail(f"download failed after {made} attempts ({made - 1} resumes): "
                                      f"{error.message}") from None
                 logger.info("download interrupted at %d bytes (%s)", self.received, error.message)
-                await self.pipeline.before_retry(None, self.attempts, delay, "resume", error,
+                await self.pipeline.before_retry(self.request, self.attempts, delay, "resume", error,
                                                  what=f"download {self.api_path}",
                                                  deadline=self.deadline)
 
@@ -260,6 +262,7 @@ class _Fetch:
                                         attempts=self.attempts,
                                         deadline=self.deadline) as response:
             self.request_id = response.request_id
+            self.request = response.request
             self._accept(response)
             start = written_back = self.received
             yield Progress(self.received, self.total, start, True)
