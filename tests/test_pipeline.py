@@ -726,3 +726,82 @@ async def test_mock_transport_refuses_a_response_served_twice(clock: ManualClock
     await client.videos.retrieve("v")
     with pytest.raises(TypeError, match="fresh Response"):
         await client.videos.retrieve("v")
+
+
+# -- found by the mutation run ---------------------------------------------------------
+
+
+async def test_an_error_whose_body_cannot_be_read_is_still_typed(clock: ManualClock) -> None:
+    def cut(request: Request) -> Response:
+        async def body() -> AsyncIterator[bytes]:
+            yield b'{"error": {"mess'
+            raise aiohttp.ClientPayloadError("cut")
+
+        return Response(503, content=body(), reason="Service Unavailable")
+
+    client = mock_client(cut, clock, max_retries=0)
+    with pytest.raises(InternalServerError) as info:
+        await client.videos.retrieve("v")
+    assert info.value.message == "Service Unavailable" and info.value.body is None
+
+
+@pytest.mark.parametrize(("body", "message"), [(b"", "Bad Gateway"),
+                                               (b"<html>gateway</html>", "Bad Gateway"),
+                                               (b"upstream timed out\nmore", "upstream timed out")])
+async def test_an_error_without_a_json_message_is_named_by_its_reason(
+        clock: ManualClock, body: bytes, message: str) -> None:
+    client = mock_client(lambda r: Response(502, content=body, reason="Bad Gateway"), clock,
+                         max_retries=0)
+    with pytest.raises(InternalServerError) as info:
+        await client.videos.retrieve("v")
+    assert info.value.message == message
+
+
+@pytest.mark.parametrize(("raised", "error", "message"), [
+    (ConnectionResetError("reset by peer"), APIConnectionError,
+     "Connection error: ConnectionResetError: reset by peer"),
+    (ConnectionResetError(), APIConnectionError,
+     "Connection error: ConnectionResetError: ConnectionResetError"),
+    (TimeoutError("read"), APITimeoutError, "Request timed out: read"),
+])
+async def test_network_failures_are_typed_and_say_what_failed(
+        clock: ManualClock, raised: BaseException, error: type[Exception], message: str) -> None:
+    def fail(request: Request) -> Response:
+        raise raised
+
+    client = mock_client(fail, clock, max_retries=0)
+    with pytest.raises(error) as info:
+        await client.videos.retrieve("v")
+    assert type(info.value) is error and str(info.value) == message
+
+
+async def test_a_create_that_was_not_resent_says_why(clock: ManualClock) -> None:
+    client = mock_client(_failure("reset"), clock)
+    with pytest.raises(APIConnectionError) as info:
+        await client.videos.create(prompt="a cat")
+    assert str(info.value) == (
+        "Connection error: ConnectionResetError: reset by peer (POST /videos was not retried: "
+        "it may have reached the service, and sending it again could start a second job)")
+    assert info.value.args == (str(info.value),)
+
+
+def test_event_hooks_must_be_lists_of_callables() -> None:
+    for hooks in ({"request": print}, {"request": {print}}, {"response": "print"}):
+        with pytest.raises(TypeError) as info:
+            VideoClient(AZURE, auth=ApiKeyAuth(SECRET), event_hooks=hooks)  # type: ignore[arg-type]
+        kind = next(iter(hooks))
+        assert str(info.value) == f"event_hooks[{kind!r}] must be a list of callables"
+    with pytest.raises(ValueError) as unknown:
+        VideoClient(AZURE, auth=ApiKeyAuth(SECRET), event_hooks={"before": []})  # type: ignore[typeddict-unknown-key]
+    assert str(unknown.value) == "unknown event hook kind 'before'; use request, response or retry"
+
+
+async def test_a_refused_redirect_quotes_the_request_without_its_secrets(
+        clock: ManualClock) -> None:
+    client = mock_client(scripted(Response(302, headers={
+        "Location": "http://user:pw@cdn.example.net/v.mp4?sig=SAS#frag"})), clock)
+    with pytest.raises(RedirectError) as info:
+        await client.videos.retrieve("v", extra_query={"sig": "mine"})
+    assert str(info.value).startswith(
+        "GET https://res.openai.azure.com/openai/v1/videos/v: refusing a redirect from https to "
+        "plain http (http://cdn.example.net/v.mp4)")
