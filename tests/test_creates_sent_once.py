@@ -25,7 +25,7 @@ from foundry_video import (
     VideoClient,
 )
 
-from .fakes import MockService, reply, video
+from .fakes import MockService, reply, request_parts, video
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
 SORA1_JOBS = "/video/generations/jobs"
@@ -46,33 +46,37 @@ def sora1_job() -> dict[str, Any]:
             "n_seconds": 5, "height": 480, "width": 480, "failure_reason": None}
 
 
-Create = Callable[[VideoClient], Awaitable[object]]
+Create = Callable[..., Awaitable[object]]
 # (name, path, query, created body, the call)
 CREATES: list[tuple[str, str, dict[str, str] | None, dict[str, Any], Create]] = [
     ("create json", "/videos", None, video(),
-     lambda c: c.videos.create(prompt="a cat")),
+     lambda c, **o: c.videos.create(prompt="a cat", **o)),
     ("create with image url", "/videos", None, video(),
-     lambda c: c.videos.create(prompt="a cat", input_reference={"image_url": "https://x/y.png"})),
+     lambda c, **o: c.videos.create(prompt="a cat", input_reference={"image_url": "https://x/y.png"},
+                                   **o)),
     ("create multipart", "/videos", None, video(),
-     lambda c: c.videos.create(prompt="a cat", size="1280x720",
-                               input_reference=("first.png", png(1280, 720), "image/png"))),
+     lambda c, **o: c.videos.create(prompt="a cat", size="1280x720",
+                                    input_reference=("first.png", png(1280, 720), "image/png"),
+                                    **o)),
     ("remix", "/videos/video_1/remix", None, video("video_2"),
-     lambda c: c.videos.remix("video_1", prompt="in the rain")),
+     lambda c, **o: c.videos.remix("video_1", prompt="in the rain", **o)),
     ("edit by id", "/videos/edits", None, video("video_2"),
-     lambda c: c.videos.edit("video_1", prompt="sepia")),
+     lambda c, **o: c.videos.edit("video_1", prompt="sepia", **o)),
     ("edit upload", "/videos/edits", None, video("video_2"),
-     lambda c: c.videos.edit(prompt="sepia", video_file=("clip.mp4", MP4))),
+     lambda c, **o: c.videos.edit(prompt="sepia", video_file=("clip.mp4", MP4), **o)),
     ("extend by id", "/videos/extensions", None, video("video_2"),
-     lambda c: c.videos.extend("video_1", prompt="on", seconds=4)),
+     lambda c, **o: c.videos.extend("video_1", prompt="on", seconds=4, **o)),
     ("extend upload", "/videos/extensions", None, video("video_2"),
-     lambda c: c.videos.extend(prompt="on", seconds=4, video_file=("clip.mp4", MP4))),
+     lambda c, **o: c.videos.extend(prompt="on", seconds=4, video_file=("clip.mp4", MP4),
+                                    **o)),
     ("character", "/videos/characters", None,
      {"id": "char_1", "object": "video.character", "name": "Kit", "created_at": 1760627796},
-     lambda c: c.videos.create_character(("clip.mp4", MP4), name="Kit")),
+     lambda c, **o: c.videos.create_character(("clip.mp4", MP4), name="Kit", **o)),
     ("sora1 json", SORA1_JOBS, PREVIEW, sora1_job(),
-     lambda c: c.generation_jobs.create(prompt="a cat", model="sora")),
+     lambda c, **o: c.generation_jobs.create(prompt="a cat", model="sora", **o)),
     ("sora1 multipart", SORA1_JOBS, PREVIEW, sora1_job(),
-     lambda c: c.generation_jobs.create(prompt="a cat", model="sora", image=png(480, 480))),
+     lambda c, **o: c.generation_jobs.create(prompt="a cat", model="sora", image=png(480, 480),
+                                            **o)),
 ]
 IDS = [case[0] for case in CREATES]
 
@@ -127,3 +131,23 @@ async def test_a_create_declared_safe_to_retry_by_the_service_is_retried(
         job = await client.videos.create(prompt="a cat")
     assert job.id == "video_1"
     assert len(mock_service.calls("POST", "/videos")) == 2
+
+
+@pytest.mark.parametrize(("name", "path", "query", "body", "call"), CREATES, ids=IDS)
+async def test_options_reach_the_wire_and_the_job_knows_its_first_state(
+        client: VideoClient, mock_service: MockService, name: str, path: str,
+        query: dict[str, str] | None, body: dict[str, Any], call: Create) -> None:
+    mock_service.route("POST", path, reply(json=body), query={**(query or {}), "trace": "q1"})
+    created = await call(client, extra_headers={"X-Trace": "h1"}, extra_query={"trace": "q1"},
+                         extra_body={"note": "b1"}, timeout=9.0)
+    sent = mock_service.last("POST", path)
+    assert sent.headers["X-Trace"] == "h1" and sent.timeout == 9.0
+    content_type = sent.headers["Content-Type"]
+    if content_type.startswith("multipart/"):
+        assert request_parts(sent)["note"][0][2] == b"b1"
+    else:
+        assert sent.json()["note"] == "b1"  # type: ignore[index]
+    if name != "character":  # a character is not a job
+        assert created.status == body["status"]  # type: ignore[attr-defined]
+        assert created.latest is not None  # type: ignore[attr-defined]
+    assert len(mock_service.requests) == 1  # the job's state came with the create
