@@ -80,7 +80,7 @@ def test_names_resolve_exactly_then_by_snapshot_family() -> None:
     assert table.resolve("sora-2-2025-12-08") is table["sora-2"]
     assert table.resolve("sora-2-latest") is None
     assert table.resolve("my-deployment") is None
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="my-deployment"):
         table["my-deployment"]
     assert len(table) == len(list(table)) == 3
 

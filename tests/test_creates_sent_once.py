@@ -142,6 +142,7 @@ async def test_options_reach_the_wire_and_the_job_knows_its_first_state(
                          extra_body={"note": "b1"}, timeout=9.0)
     sent = mock_service.last("POST", path)
     assert sent.headers["X-Trace"] == "h1" and sent.timeout == 9.0
+    assert sent.extensions["operation"] == f"POST {path}".replace("video_1", "{id}")
     content_type = sent.headers["Content-Type"]
     if content_type.startswith("multipart/"):
         assert request_parts(sent)["note"][0][2] == b"b1"

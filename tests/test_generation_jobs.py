@@ -666,10 +666,10 @@ async def test_result_all_has_one_deadline_for_polling_and_every_download(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["task_1_1.mp4"]
 
 
-@pytest.mark.parametrize("cancel_remote", [False, True])
+@pytest.mark.parametrize("cancel_remote", [None, False, True])
 @pytest.mark.parametrize("stage", ["waiting", "downloading"])
 async def test_result_all_deletes_the_job_when_cancelled_only_if_asked(
-        mock_service: MockService, tmp_path: Path, cancel_remote: bool, stage: str) -> None:
+        mock_service: MockService, tmp_path: Path, cancel_remote: bool | None, stage: str) -> None:
     started = asyncio.Event()
 
     async def stalled(request: Request) -> Response:
@@ -682,13 +682,14 @@ async def test_result_all_deletes_the_job_when_cancelled_only_if_asked(
     mock_service.route("GET", "/video/generations/gen_0/content/video", stalled, query=PREVIEW)
     mock_service.route("DELETE", JOBS + "/task_1", reply(204), query=PREVIEW)
     async with mock_service.client(timeout=600) as client:
+        options = {} if cancel_remote is None else {"cancel_remote": cancel_remote}
         task = asyncio.ensure_future(client.generation_jobs.job("task_1").result_all(
-            tmp_path, cancel_remote=cancel_remote))
+            tmp_path, **options))
         await asyncio.wait_for(started.wait(), 5)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-    assert len(mock_service.calls("DELETE", JOBS + "/task_1")) == int(cancel_remote)
+    assert len(mock_service.calls("DELETE", JOBS + "/task_1")) == int(bool(cancel_remote))
 
 
 @pytest.mark.parametrize(("limit", "accepted"), [(1, True), (100, True), (0, False),
@@ -746,3 +747,15 @@ async def test_download_options(mock_service: MockService, tmp_path: Path) -> No
             await asyncio.wait_for(client.generation_jobs.download(
                 "gen_0", tmp_path / "w.mp4", timeout=0.2), 5)
     assert not (tmp_path / "w.mp4").exists()
+
+
+async def test_a_zero_timeout_is_spent_at_once(client: VideoClient, mock_service: MockService,
+                                               tmp_path: Path) -> None:
+    job = client.generation_jobs.job("task_1")
+    with pytest.raises(JobTimeoutError) as info:
+        await job.result_all(tmp_path, timeout=0)
+    assert info.value.timeout == 0 and "within 0s" in str(info.value)
+    with pytest.raises(JobTimeoutError) as waited:
+        await job.wait(timeout=0)
+    assert waited.value.timeout == 0
+    assert mock_service.requests == []
