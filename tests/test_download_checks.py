@@ -349,3 +349,112 @@ async def test_a_large_download_is_saved_intact(tmp_path: Path) -> None:
     target = await download(client, tmp_path / "v.mp4")
     assert target.stat().st_size == len(data)
     assert target.read_bytes() == data
+
+
+# -- the target, checked before anything is sent ------------------------------------------
+
+
+def _job_client() -> VideoClient:
+    def handler(request: Request) -> Response:
+        if request.url.path.endswith("/content"):
+            return Response(200, content=CONTENT)
+        return Response(200, json={"id": "video_1", "object": "video", "status": "completed",
+                                   "model": "sora-2", "progress": 100})
+
+    return client_for(handler)
+
+
+class _Volume:
+    """``os.statvfs`` of a volume with ``free`` bytes and the given flags."""
+
+    def __init__(self, free: int, flags: int = 0) -> None:
+        self.free, self.flags = free, flags
+
+    def __call__(self, path: Any) -> Any:
+        volume = self
+
+        class Stats:
+            f_flag, f_frsize, f_bavail = volume.flags, 1024, volume.free // 1024
+
+        return Stats()
+
+
+@pytest.mark.parametrize("case", ["directory", "file in the way", "read-only", "no permission",
+                                  "full"])
+async def test_an_unwritable_target_is_explained_before_any_request(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    target = tmp_path / "v.mp4"
+    if case == "directory":
+        target.mkdir()
+        message = f"{target} is a directory; give a file path such as {target / 'out.mp4'}"
+        code = errno.EISDIR
+    elif case == "file in the way":
+        (tmp_path / "file").write_bytes(b"")
+        target = tmp_path / "file" / "sub" / "v.mp4"
+        message = f"cannot create {target.parent}: {tmp_path / 'file'} is not a directory"
+        code = errno.ENOTDIR
+    elif case == "read-only":
+        monkeypatch.setattr(os, "statvfs", _Volume(1 << 30, flags=os.ST_RDONLY))
+        message = f"cannot write {target}: {tmp_path} is on a read-only volume"
+        code = errno.EROFS
+    elif case == "no permission":  # (the suite may run as root: os.access is asked)
+        real = os.access
+        monkeypatch.setattr(os, "access", lambda path, mode: not mode & os.W_OK
+                            and real(path, mode))
+        message = f"cannot write {target}: no permission to write in {tmp_path}"
+        code = errno.EACCES
+    else:
+        monkeypatch.setattr(os, "statvfs", _Volume((1 << 20) - 1024))
+        message = f"cannot write {target}: the volume of {tmp_path} is full"
+        code = errno.ENOSPC
+    client = _job_client()
+    with pytest.raises(OutputFileError) as info:
+        await client.videos.job("video_1").result(target)
+    error = info.value
+    assert (str(error), error.errno, error.path, error.job_id) == (
+        message, code, str(target), "video_1")
+    assert requests_of(client) == []
+
+
+@pytest.mark.parametrize("volume", ["exactly 1 MiB free", "no statvfs"])
+async def test_a_volume_with_a_mebibyte_free_or_unknown_space_is_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, volume: str) -> None:
+    if volume == "no statvfs":
+        def unsupported(path: Any) -> Any:
+            raise OSError(errno.ENOSYS, "not supported")
+
+        monkeypatch.setattr(os, "statvfs", unsupported)
+    else:
+        monkeypatch.setattr(os, "statvfs", _Volume(1 << 20))
+    saved = await _job_client().videos.job("video_1").result(tmp_path / "v.mp4")
+    assert saved.read_bytes() == CONTENT
+
+
+async def test_another_variant_does_not_resume_from_a_videos_part_file(tmp_path: Path) -> None:
+    target = tmp_path / "v.out"
+    _leave_part_file(target, CONTENT[:10_000])  # left by a killed download of the video
+    client = client_for(lambda r: Response(200, content=b"thumbnail"))
+    await client.videos.download("video_1", target, variant="thumbnail")
+    assert target.read_bytes() == b"thumbnail"
+    assert "Range" not in requests_of(client)[0].headers
+
+
+async def test_a_part_file_that_fails_to_open_after_its_caller_left_leaves_no_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    import time
+
+    def slow_failure(target: Path, key: str) -> PartFile:
+        time.sleep(0.2)
+        raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr(PartFile, "open", staticmethod(slow_failure))
+    client = client_for(lambda r: Response(200, content=CONTENT))
+    task = asyncio.ensure_future(download(client, tmp_path / "v.mp4"))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.4)  # the thread fails after its caller left
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert list(tmp_path.iterdir()) == []

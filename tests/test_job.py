@@ -357,3 +357,20 @@ async def test_download_events_describe_the_download(client: VideoClient,
         DownloadSaved("video_1", "thumbnail", target, len(thumbnail))]
     with pytest.raises(ValueError, match=r"^a Sora 2 video has a single output; index must be 0$"):
         await client.videos.job("video_1").result(target, index=1)
+
+
+async def test_job_events_carry_the_job_and_its_state(client: VideoClient,
+                                                      mock_service: MockService) -> None:
+    failed = video(status="failed", error={"code": "moderation_blocked", "message": "no"})
+    mock_service.route("GET", "/videos/video_1", Response(200, json=video(status="queued")),
+                       Response(200, json=video(status="in_progress", progress=30)),
+                       reply(json=failed))
+    events: list[object] = []
+    with pytest.raises(JobFailedError):
+        await client.videos.job("video_1").wait(on_progress=events.append)
+    assert events == [JobQueued("video_1", "queued"), JobProgress("video_1", "in_progress", 30),
+                      JobFailed("video_1", "moderation_blocked", "no", "failed")]
+    mock_service.route("GET", "/videos/video_2", reply(json=video("video_2", status="completed")))
+    done: list[object] = []
+    model = await client.videos.job("video_2").wait(on_progress=done.append)
+    assert done == [JobCompleted("video_2", model)]

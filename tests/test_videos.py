@@ -329,3 +329,30 @@ async def test_a_failure_without_details_and_an_unknown_status(client: VideoClie
     with pytest.raises(UnknownStatusError) as unknown:
         await client.videos.job("video_2")
     assert str(unknown.value) == "Job video_2 has unknown status 'paused'; refusing to guess"
+
+
+@pytest.mark.parametrize(("seconds", "message"), [
+    (True, "seconds must be an int or a numeric string"),
+    (4.0, "seconds must be an int or a numeric string, got float"),
+])
+async def test_seconds_of_the_wrong_type_are_explained(client: VideoClient,
+                                                       mock_service: MockService, seconds: Any,
+                                                       message: str) -> None:
+    with pytest.raises(TypeError) as info:
+        await client.videos.create(prompt="a", seconds=seconds)
+    assert str(info.value) == message and mock_service.requests == []
+
+
+async def test_a_malformed_answer_keeps_what_the_service_sent(client: VideoClient,
+                                                              mock_service: MockService) -> None:
+    from foundry_video import UnexpectedResponseError
+
+    body = {"id": "video_1", "object": "video", "status": ["not", "a", "string"]}
+    mock_service.route("GET", "/videos/video_1", reply(json=body, headers={"x-request-id": "r-9"}))
+    with pytest.raises(UnexpectedResponseError) as info:
+        await client.videos.retrieve("video_1")
+    error = info.value
+    assert error.message == ("unexpected Video from the service: status: Input should be a "
+                             "valid string")
+    assert (error.status_code, error.request_id, error.body) == (200, "r-9", body)
+    assert error.headers["x-request-id"] == "r-9"

@@ -117,7 +117,6 @@ class PartFile:
     target: Path
     resumed: int
     """Bytes already in the file from an earlier, interrupted download of the same content."""
-    reusable: bool
 
     @classmethod
     def open(cls, target: Path, key: str) -> PartFile:
@@ -136,7 +135,7 @@ class PartFile:
                 if size:
                     logger.info("resuming %s from %d bytes left by an interrupted download",
                                 target, size)
-                return cls(handle, path, target, size, True)
+                return cls(handle, path, target, size)
         while True:
             fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
                                         suffix=".part")
@@ -146,7 +145,7 @@ class PartFile:
             if _names(Path(name), fd):
                 break
             os.close(fd)  # swept before we locked it: make another
-        return cls(os.fdopen(fd, "r+b"), Path(name), target, 0, False)
+        return cls(os.fdopen(fd, "r+b"), Path(name), target, 0)
 
     def discard(self) -> None:
         """Close and remove the part file (blocking; safe to call twice)."""
