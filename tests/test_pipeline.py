@@ -805,3 +805,62 @@ async def test_a_refused_redirect_quotes_the_request_without_its_secrets(
     assert str(info.value).startswith(
         "GET https://res.openai.azure.com/openai/v1/videos/v: refusing a redirect from https to "
         "plain http (http://cdn.example.net/v.mp4)")
+
+
+async def test_redirect_hops_are_numbered_and_keep_the_attempts_limits(
+        clock: ManualClock) -> None:
+    seen: list[tuple[object, object, float, float]] = []
+
+    def on_request(request: Request) -> None:
+        seen.append((request.extensions["redirect"], request.extensions["attempt"],
+                     request.timeout, request.connect_timeout))
+
+    client = mock_client(scripted(
+        Response(307, headers={"Location": "/openai/v1/videos/v2"}),
+        Response(308, headers={"Location": "https://res.openai.azure.com:443/openai/v1/videos/v3"}),
+        Response(200, json=video("v3"))), clock, timeout=30, connect_timeout=4,
+        event_hooks={"request": [on_request]})
+    await client.videos.retrieve("v")
+    assert seen == [(0, 1, 30, 4), (1, 1, 30, 4), (2, 1, 30, 4)]
+    # :443 is the same origin as the default https port: the key went along each time
+    assert [r.headers.get("api-key") for r in transport_of(client).requests] == [SECRET] * 3
+
+
+@pytest.mark.parametrize("status", [301, 302, 303])
+async def test_a_read_redirected_with_a_see_other_status_stays_a_get(
+        clock: ManualClock, status: int) -> None:
+    client = mock_client(scripted(Response(status, headers={"Location": "/openai/v1/videos/v2"}),
+                                  Response(200, json=video("v2"))), clock)
+    await client.videos.retrieve("v")
+    assert [r.method for r in transport_of(client).requests] == ["GET", "GET"]
+
+
+async def test_a_create_redirected_with_303_is_refused_and_307_keeps_its_body(
+        clock: ManualClock) -> None:
+    client = mock_client(scripted(Response(303, headers={"Location": "/x"})), clock)
+    with pytest.raises(RedirectError) as info:
+        await client.videos.create(prompt="a cat")
+    assert str(info.value) == (
+        "POST https://res.openai.azure.com/openai/v1/videos: the service answered 303; "
+        "following it would turn the POST into a GET, so it was not followed")
+    moved = mock_client(scripted(Response(307, headers={"Location": "/openai/v1/videos2"}),
+                                 Response(200, json=video())), clock)
+    await moved.videos.create(prompt="a cat")
+    first, second = transport_of(moved).requests
+    assert (second.method, second.content, second.headers["Content-Type"]) == (
+        "POST", first.content, "application/json")
+
+
+@pytest.mark.parametrize(("location", "message"), [
+    ("http://[::1", "unusable redirect location"),
+    ("mailto:x@example.com", "refusing a redirect to a mailto URL"),
+])
+async def test_unusable_redirect_locations_are_refused(clock: ManualClock, location: str,
+                                                       message: str) -> None:
+    client = mock_client(scripted(Response(302, headers={"Location": location})), clock)
+    with pytest.raises(RedirectError) as info:
+        await client.videos.retrieve("v")
+    assert str(info.value) == f"GET https://res.openai.azure.com/openai/v1/videos/v: {message}"
+    assert info.value.status_code == 302
+    assert len(transport_of(client).requests) == 1
+
