@@ -13,18 +13,22 @@ The mutation run found these promises checked for some methods only.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
 from foundry_video import (
+    ApiKeyAuth,
     InternalServerError,
     JobTimeoutError,
+    ManualClock,
     Request,
     Response,
     VideoClient,
 )
+from foundry_video.testing import MockTransport
 
 from .fakes import MockService, reply, video
 
@@ -179,3 +183,154 @@ def _system_clock() -> Any:
 
     return SystemClock()
 
+
+
+# -- what each request is called (logs, hooks, telemetry) ----------------------------------
+
+
+OPERATIONS: list[tuple[Call, str]] = [
+    (lambda c, o: c.videos.retrieve("video_1"), "GET /videos/{id}"),
+    (lambda c, o: c.videos.list(limit=5), "GET /videos"),
+    (lambda c, o: c.videos.delete("video_1"), "DELETE /videos/{id}"),
+    (lambda c, o: c.videos.remix("video_1", prompt="p"), "POST /videos/{id}/remix"),
+    (lambda c, o: c.videos.edit("video_1", prompt="p"), "POST /videos/edits"),
+    (lambda c, o: c.videos.extend("video_1", prompt="p", seconds=4), "POST /videos/extensions"),
+    (lambda c, o: c.videos.retrieve_character("char_1"), "GET /videos/characters/{id}"),
+    (lambda c, o: c.videos.download("video_1", o["path"]), "GET /videos/{id}/content"),
+    (lambda c, o: c.generation_jobs.retrieve("task_1"), "GET /video/generations/jobs/{id}"),
+    (lambda c, o: c.generation_jobs.list(), "GET /video/generations/jobs"),
+    (lambda c, o: c.generation_jobs.retrieve_generation("gen_0"), "GET /video/generations/{id}"),
+    (lambda c, o: c.generation_jobs.download("gen_0", o["path"]),
+     "GET /video/generations/{id}/content/video"),
+]
+
+
+@pytest.mark.parametrize(("call", "operation"), OPERATIONS, ids=[op for _, op in OPERATIONS])
+async def test_each_request_is_named_by_its_operation_with_ids_folded(
+        tmp_path: Any, call: Call, operation: str) -> None:
+    def answer(request: Request) -> Response:
+        path = request.url.path
+        if "/content" in path:
+            return Response(200, content=b"bytes")
+        if path.endswith(("/videos", "/jobs")) and request.method == "GET":
+            return Response(200, json={"object": "list", "data": [], "has_more": False})
+        if "characters" in path:
+            return Response(200, json=CHARACTER)
+        if "/generations/gen_0" in path:
+            return Response(200, json=GENERATION)
+        if "generations" in path:
+            return Response(200, json=sora1_job())
+        if request.method == "DELETE":
+            return Response(200, json={"id": "video_1", "object": "video.deleted"})
+        return Response(200, json=video())
+
+    transport = MockTransport(answer)
+    async with VideoClient("https://res.openai.azure.com", auth=ApiKeyAuth("k" * 16),
+                           clock=ManualClock(), transport=transport) as c:
+        await call(c, {"path": tmp_path / "out.bin"})
+    (sent,) = transport.requests
+    assert sent.extensions["operation"] == operation
+
+
+# -- raw requests ---------------------------------------------------------------------------
+
+
+async def test_raw_requests_follow_the_idempotency_rule(mock_service: MockService) -> None:
+    mock_service.route("HEAD", "/videos/video_1", reply(503), reply(200))
+    mock_service.route("POST", "/videos/search", reply(503, json={}), reply(503, json={}),
+                       reply(json={"data": []}))
+    async with mock_service.client() as client:
+        await client.request("HEAD", "/videos/video_1")
+        assert len(mock_service.calls("HEAD", "/videos/video_1")) == 2
+        with pytest.raises(InternalServerError):
+            await client.request("POST", "/videos/search", json={"q": "cat"})
+        assert len(mock_service.calls("POST", "/videos/search")) == 1
+        await client.request("POST", "/videos/search", json={"q": "cat"}, idempotent=True)
+        assert len(mock_service.calls("POST", "/videos/search")) == 3
+
+
+async def test_raw_request_bodies(client: VideoClient, mock_service: MockService) -> None:
+    mock_service.route("POST", "/batch", reply(json={}))
+    mock_service.route("GET", "/videos", reply(json={"object": "list", "data": []}))
+    await client.request("POST", "/batch", json=["a", 1])
+    sent = mock_service.last("POST", "/batch")
+    assert (sent.json(), sent.headers["Content-Type"]) == (["a", 1], "application/json")
+    await client.request("GET", "/videos")
+    got = mock_service.last("GET", "/videos")
+    assert got.content is None and "Content-Type" not in got.headers
+    with pytest.raises(TypeError) as info:
+        await client.request("POST", "/batch", json=["a"], extra_body={"b": 1})
+    assert str(info.value) == "extra_body needs a JSON object body"
+    await client.request("POST", "/batch", extra_body={"only": "extra"})
+    assert mock_service.last("POST", "/batch").json() == {"only": "extra"}
+
+
+async def test_extra_body_fields_of_a_multipart_create_are_json_encoded(
+        client: VideoClient, mock_service: MockService) -> None:
+    from .fakes import request_parts
+
+    mock_service.route("POST", "/videos/edits", reply(json=video("video_2")))
+    await client.videos.edit(prompt="p", video_file=("clip.mp4", b"\x00\x00\x00\x18ftypmp42"),
+                             extra_body={"meta": {"a": [1, 2]}, "tag": "plain"})
+    parts = request_parts(mock_service.last("POST", "/videos/edits"))
+    assert parts["meta"][0][2] == b'{"a": [1, 2]}' and parts["tag"][0][2] == b"plain"
+
+
+# -- reading JSON bodies ----------------------------------------------------------------------
+
+
+async def test_json_bodies_up_to_16_mib_are_read_and_larger_ones_refused(
+        client: VideoClient, mock_service: MockService) -> None:
+    from foundry_video import UnexpectedResponseError
+
+    base = json.dumps(video()).encode()
+    exact = base[:-1] + b" " * ((16 << 20) - len(base)) + b"}"
+    assert len(exact) == 16 << 20
+    mock_service.route("GET", "/videos/video_1", Response(200, content=exact),
+                       Response(200, content=exact + b" ", headers={"x-request-id": "r-big"}))
+    assert (await client.videos.retrieve("video_1")).id == "video_1"
+    with pytest.raises(UnexpectedResponseError) as info:
+        await client.videos.retrieve("video_1")
+    error = info.value
+    assert (error.status_code, error.request_id, error.headers["x-request-id"]) == (
+        200, "r-big", "r-big")
+    assert error.message == f"response body exceeds {16 << 20} bytes"
+
+
+async def test_the_announced_length_of_a_json_body_is_checked_unless_it_is_compressed(
+        client: VideoClient, mock_service: MockService) -> None:
+    from foundry_video import APIConnectionError
+
+    body = json.dumps(video()).encode()
+    mock_service.route("GET", "/videos/video_1",
+                       Response(200, content=body, headers={"Content-Length": "12",
+                                                            "Content-Encoding": "gzip"}))
+    assert (await client.videos.retrieve("video_1")).id == "video_1"
+    padded = reply(content=body, headers={"Content-Length": str(len(body) + 5),
+                                          "x-request-id": "r-short"})
+    mock_service.route("GET", "/videos/video_2", padded)
+    with pytest.raises(APIConnectionError) as info:
+        await client.videos.retrieve("video_2")
+    assert info.value.request_id == "r-short"
+    assert str(info.value) == (f"Connection error: the body has {len(body)} of the "
+                               f"{len(body) + 5} bytes announced")
+
+
+async def test_a_body_cut_while_read_is_a_connection_error_naming_the_cause(
+        client: VideoClient, mock_service: MockService) -> None:
+    import aiohttp
+
+    from foundry_video import APIConnectionError
+
+    def cut(request: Request) -> Response:
+        async def body() -> Any:
+            yield b'{"id": '
+            raise aiohttp.ClientPayloadError("cut short")
+
+        return Response(200, content=body(), headers={"x-request-id": "r-cut"})
+
+    mock_service.route("GET", "/videos/video_1", cut)
+    with pytest.raises(APIConnectionError) as info:
+        await client.videos.retrieve("video_1")
+    assert str(info.value).startswith("Connection error: ClientPayloadError: cut short")
+    assert info.value.request_id == "r-cut"
