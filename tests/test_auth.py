@@ -277,3 +277,20 @@ async def test_token_provider_details() -> None:
         with pytest.raises(CredentialError) as info:
             await TokenProviderAuth(lambda v=value: v).headers("azure")  # type: ignore[misc]
         assert str(info.value) == f"the token provider returned {shown}, not a token"
+
+
+async def test_a_token_is_refreshed_exactly_300_seconds_before_it_expires() -> None:
+    @dataclass
+    class Expiring:
+        token: str
+        expires_on: float
+
+    fresh = ProgrammableCredential(lambda: Expiring("t", time.time() + 300.8))
+    auth = EntraIdAuth(fresh)
+    await auth.headers("azure")
+    await auth.headers("azure")  # 300.8 s left: outside the margin, still used
+    assert auth.refresh_count == 1
+    stale = EntraIdAuth(ProgrammableCredential(lambda: Expiring("t", time.time() + 299.5)))
+    await stale.headers("azure")
+    await stale.headers("azure")
+    assert stale.refresh_count == 2

@@ -67,9 +67,11 @@ def cut_after(n: int, **headers: str) -> Handler:
                               headers={"Content-Length": str(TOTAL), **headers})
 
 
-def ranged(content_range: str, body: bytes, **headers: str) -> Handler:
-    return lambda r: Response(206, content=body,
-                              headers={"Content-Range": content_range, **headers})
+def ranged(content_range: str | None, body: bytes, **headers: str) -> Handler:
+    """A 206 with ``content_range`` (``None``: no such header), streamed without a
+    Content-Length unless ``headers`` has one: only the Content-Range describes it."""
+    more = {} if content_range is None else {"Content-Range": content_range}
+    return lambda r: Response(206, content=[body], headers={**more, **headers})
 
 
 def rest_of(request: Request) -> Response:
@@ -95,14 +97,15 @@ async def download(client: VideoClient, target: Path, **options: Any) -> Path:
     "bytes 10000-20479",                   # no total
     "items 10000-20479/20480",
     "",
+    None,
 ])
 async def test_a_206_that_is_not_the_range_asked_for_is_refused(
-        tmp_path: Path, content_range: str) -> None:
+        tmp_path: Path, content_range: str | None) -> None:
     client = client_for(in_turn(cut_after(10_000), ranged(content_range, CONTENT[10_000:])))
     with pytest.raises(DownloadError) as info:
         await download(client, tmp_path / "v.mp4")
     assert str(info.value) == (f"the server answered Range 10000- with Content-Range "
-                               f"{content_range!r}")
+                               f"{content_range or ''!r}")
     assert requests_of(client)[1].headers["Range"] == "bytes=10000-"
     assert list(tmp_path.iterdir()) == []
 
@@ -458,3 +461,76 @@ async def test_a_part_file_that_fails_to_open_after_its_caller_left_leaves_no_er
     await asyncio.sleep(0.4)  # the thread fails after its caller left
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_part_file_removed_by_someone_else_does_not_hide_the_failure(
+        tmp_path: Path) -> None:
+    def vanishing(request: Request) -> Response:
+        async def body() -> AsyncIterator[bytes]:
+            yield CONTENT[:1000]
+            for part in tmp_path.glob(".*.part"):
+                part.unlink()  # a cleanup job removed it mid-download
+            raise ConnectionResetError("reset")
+
+        return Response(200, content=body(), headers={"Content-Length": str(TOTAL)})
+
+    client = client_for(vanishing, download_resumes=0)
+    with pytest.raises(DownloadError, match="download failed after 1 attempts"):
+        await download(client, tmp_path / "v.mp4")
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_the_sweep_goes_past_part_files_it_cannot_open(tmp_path: Path) -> None:
+    target = tmp_path / "v.mp4"
+    for n in range(10):
+        (tmp_path / f".v.mp4.dangling{n}.part").symlink_to(tmp_path / f"gone{n}")
+        (tmp_path / f".v.mp4.abandoned{n}.part").write_bytes(b"old")
+    await download(client_for(lambda r: Response(200, content=CONTENT)), target)
+    left = sorted(p.name for p in tmp_path.iterdir() if not p.is_symlink())
+    assert left == ["v.mp4"]  # every abandoned part file went, whatever the order
+
+
+async def test_a_local_failure_without_an_errno_keeps_its_text(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    original = PartFile.open
+
+    class Gone:
+        def __init__(self, handle: Any) -> None:
+            self._handle = handle
+
+        def write(self, data: bytes) -> int:
+            raise OSError("the device went away")
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._handle, name)
+
+    def open_gone(target: Path, key: str) -> PartFile:
+        part = original(target, key)
+        part.handle = Gone(part.handle)  # type: ignore[assignment]
+        return part
+
+    monkeypatch.setattr(PartFile, "open", staticmethod(open_gone))
+    target = tmp_path / "v.mp4"
+    with pytest.raises(OutputFileError) as info:
+        await download(client_for(lambda r: Response(200, content=CONTENT)), target)
+    assert str(info.value) == f"could not save {target}: the device went away"
+    assert info.value.errno is None
+
+
+async def test_a_resumed_download_says_where_it_resumed_from(tmp_path: Path) -> None:
+    from foundry_video import DownloadStarted
+
+    target = tmp_path / "v.mp4"
+    _leave_part_file(target, CONTENT[:10_000])
+
+    def handler(request: Request) -> Response:
+        if request.url.path.endswith("/content"):
+            return rest_of(request)
+        return Response(200, json={"id": "video_1", "object": "video", "status": "completed",
+                                   "model": "sora-2", "progress": 100})
+
+    events: list[object] = []
+    await client_for(handler).videos.job("video_1").result(target, on_progress=events.append)
+    started = [e for e in events if isinstance(e, DownloadStarted)]
+    assert started == [DownloadStarted("video_1", "video", target, TOTAL, 10_000)]
+    assert target.read_bytes() == CONTENT

@@ -759,3 +759,12 @@ async def test_a_zero_timeout_is_spent_at_once(client: VideoClient, mock_service
         await job.wait(timeout=0)
     assert waited.value.timeout == 0
     assert mock_service.requests == []
+
+
+async def test_a_sora1_timeout_says_how_to_resume_a_sora1_job(client: VideoClient,
+                                                              mock_service: MockService) -> None:
+    mock_service.route("GET", JOBS + "/task_1", reply(json=gen_job(status="running")),
+                       query=PREVIEW)
+    with pytest.raises(JobTimeoutError) as info:
+        await client.generation_jobs.job("task_1").wait(timeout=30)
+    assert str(info.value).endswith("resume with client.generation_jobs.job('task_1')")

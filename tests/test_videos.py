@@ -356,3 +356,22 @@ async def test_a_malformed_answer_keeps_what_the_service_sent(client: VideoClien
                              "valid string")
     assert (error.status_code, error.request_id, error.body) == (200, "r-9", body)
     assert error.headers["x-request-id"] == "r-9"
+
+
+async def test_create_errors_name_the_model_and_uploads_get_a_name(
+        client: VideoClient, mock_service: MockService) -> None:
+    with pytest.raises(ValueError) as size:
+        await client.videos.create(prompt="a", model="sora-2", size="1920x1080")
+    assert str(size.value) == ("size '1920x1080' is not supported by model 'sora-2'; allowed: "
+                               "720x1280, 1280x720")
+    with pytest.raises(ValueError) as seconds:
+        await client.videos.create(prompt="a", model="sora-2", seconds=5)
+    assert str(seconds.value) == ("seconds=5 is not supported by model 'sora-2'; allowed: "
+                                  "4, 8, 12, 16, 20")
+    with pytest.raises(TypeError, match=r"^prompt must be a string$"):
+        await client.videos.create(prompt=None)  # type: ignore[arg-type]
+    assert mock_service.requests == []
+    mock_service.route("POST", "/videos", reply(json=video()))
+    await client.videos.create(prompt="a", size="1280x720", input_reference=png(1280, 720))
+    reference = request_parts(mock_service.last("POST", "/videos"))["input_reference"][0]
+    assert reference[0] == "input_reference.png"

@@ -83,8 +83,8 @@ async def download_to_path(
     api_path: str,
     target: str | os.PathLike[str],
     *,
+    deadline: Deadline,
     params: Mapping[str, object] | None = None,
-    deadline: Deadline | None = None,
     job_id: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Path:
@@ -100,8 +100,7 @@ async def download_to_path(
             async for _ in steps:
                 pass
     except TimeoutError:
-        timeout = deadline.timeout if deadline is not None else None
-        error = APITimeoutError(f"the download did not finish within {timeout}s")
+        error = APITimeoutError(f"the download did not finish within {deadline.timeout}s")
         error.job_id = job_id
         raise error from None
     return path
