@@ -10,11 +10,14 @@ from aiohttp import web
 from foundry_video import (
     ApiKeyAuth,
     AuthenticationError,
+    CredentialError,
     EntraIdAuth,
+    Response,
     TokenProviderAuth,
     VideoClient,
 )
 from foundry_video._auth import Secret
+from foundry_video.testing import MockTransport
 
 from .fakes import FakeService, video
 
@@ -149,3 +152,145 @@ async def test_api_key_401_is_not_retried(service: FakeService) -> None:
         with pytest.raises(AuthenticationError):
             await client.videos.retrieve("video_1")
     assert len(service.requests) == 1
+
+
+# -- found by the mutation run ---------------------------------------------------------
+
+
+@dataclass
+class BareToken:
+    """A credential result without an expiry (some custom credentials)."""
+
+    token: str
+
+
+class ProgrammableCredential:
+    """Returns ``result()`` from a sync ``get_token`` (recording scopes), or sleeps first."""
+
+    def __init__(self, result: object, delay: float = 0.0) -> None:
+        self.result = result
+        self.delay = delay
+        self.scopes: list[str] = []
+
+    def get_token(self, *scopes: str, **kwargs: object) -> object:
+        self.scopes.extend(scopes)
+        time.sleep(self.delay)
+        return self.result() if callable(self.result) else self.result
+
+
+def test_secrets_compare_by_value_and_refuse_pickling() -> None:
+    assert Secret("a") == Secret("a") and Secret("a") != Secret("b")
+    assert Secret("a") != "a"  # never equal to the bare string it hides
+    assert len({Secret("a"), Secret("a"), Secret("b")}) == 2
+    import pickle
+
+    with pytest.raises(TypeError, match=r"^secrets are not picklable$"):
+        pickle.dumps(Secret("a"))
+
+
+async def test_entra_token_count_and_expiry_margin() -> None:
+    credential = FakeAsyncCredential(lifetime=310)  # refreshed 300 s ahead: still fresh
+    auth = EntraIdAuth(credential)
+    assert auth.refresh_count == 0 and auth.secrets == ()
+    await auth.headers("azure")
+    await auth.headers("azure")
+    assert credential.calls == auth.refresh_count == 1
+    assert auth.secrets == ("token-1",)
+    assert await auth.invalidate() is True
+    assert auth.secrets == ()
+    await auth.headers("azure")
+    assert credential.calls == auth.refresh_count == 2
+    short = FakeAsyncCredential(lifetime=299)
+    short_auth = EntraIdAuth(short)
+    await short_auth.headers("azure")
+    await short_auth.headers("azure")
+    assert short_auth.refresh_count == 2  # inside the default 300 s margin: fetched again
+
+
+async def test_a_token_without_an_expiry_is_kept() -> None:
+    credential = ProgrammableCredential(BareToken("forever"))
+    auth = EntraIdAuth(credential, scope="api://custom/.default")
+    assert await auth.headers("azure") == {"Authorization": "Bearer forever"}
+    await auth.headers("azure")
+    assert auth.refresh_count == 1
+    assert credential.scopes == ["api://custom/.default"]
+
+
+async def test_a_sync_credential_returning_an_awaitable_is_awaited() -> None:
+    async def token() -> AccessToken:
+        return AccessToken("from-an-awaitable", int(time.time() + 3600))
+
+    credential = ProgrammableCredential(token)
+    auth = EntraIdAuth(credential)
+    assert await auth.headers("azure") == {"Authorization": "Bearer from-an-awaitable"}
+    assert credential.scopes == ["https://cognitiveservices.azure.com/.default"]
+
+
+@pytest.mark.parametrize("result", [BareToken(""), BareToken("  "), object(), None])
+async def test_a_credential_returning_no_token_is_a_credential_error(result: object) -> None:
+    auth = EntraIdAuth(ProgrammableCredential(result))
+    with pytest.raises(CredentialError,
+                       match=r"^ProgrammableCredential\.get_token\(\) returned no token$"):
+        await auth.headers("azure")
+
+
+@pytest.mark.parametrize("kind", ["credential", "provider"])
+async def test_a_blocking_credential_is_abandoned_when_the_request_times_out(kind: str) -> None:
+    auth: EntraIdAuth | TokenProviderAuth
+    if kind == "credential":
+        auth = EntraIdAuth(ProgrammableCredential(BareToken("late"), delay=1.5))
+    else:
+        auth = TokenProviderAuth(lambda: time.sleep(1.5) or "late")  # type: ignore[func-returns-value]
+    client = VideoClient("https://res.openai.azure.com", auth=auth, timeout=0.2,
+                         transport=MockTransport(lambda r: Response(200, json=video())))
+    started = time.monotonic()
+    with pytest.raises(CredentialError, match="did not return a token"):
+        await client.videos.retrieve("video_1")
+    assert time.monotonic() - started < 1.0  # not held until the thread returns
+
+
+async def test_token_provider_details() -> None:
+    async def make() -> str:
+        return "from-a-coroutine"
+
+    auth = TokenProviderAuth(lambda: make())  # a sync callable returning an awaitable
+    assert auth.secrets == ()
+    assert await auth.headers("azure") == {"Authorization": "Bearer from-a-coroutine"}
+    assert auth.secrets == ("from-a-coroutine",)
+    assert await auth.invalidate() is True
+
+    def named() -> str:
+        return "t"
+
+    class Provider:
+        def __call__(self) -> str:
+            return "t"
+
+    assert repr(TokenProviderAuth(named)) == "TokenProviderAuth(provider=named)"
+    assert repr(TokenProviderAuth(Provider())) == "TokenProviderAuth(provider=callable)"
+    assert repr(EntraIdAuth(FakeSyncCredential())) == (
+        "EntraIdAuth(credential=FakeSyncCredential, "
+        "scope='https://cognitiveservices.azure.com/.default')")
+    with pytest.raises(TypeError, match=r"^provider must be a callable returning a token$"):
+        TokenProviderAuth("not callable")  # type: ignore[arg-type]
+    for value, shown in (("", "an empty string"), (" ", "an empty string"), (7, "int")):
+        with pytest.raises(CredentialError) as info:
+            await TokenProviderAuth(lambda v=value: v).headers("azure")  # type: ignore[misc]
+        assert str(info.value) == f"the token provider returned {shown}, not a token"
+
+
+async def test_a_token_is_refreshed_exactly_300_seconds_before_it_expires() -> None:
+    @dataclass
+    class Expiring:
+        token: str
+        expires_on: float
+
+    fresh = ProgrammableCredential(lambda: Expiring("t", time.time() + 300.8))
+    auth = EntraIdAuth(fresh)
+    await auth.headers("azure")
+    await auth.headers("azure")  # 300.8 s left: outside the margin, still used
+    assert auth.refresh_count == 1
+    stale = EntraIdAuth(ProgrammableCredential(lambda: Expiring("t", time.time() + 299.5)))
+    await stale.headers("azure")
+    await stale.headers("azure")
+    assert stale.refresh_count == 2

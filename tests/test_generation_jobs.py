@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import struct
 import zlib
@@ -12,6 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from foundry_video import (
+    APITimeoutError,
     BadRequestError,
     ContentExpiredError,
     ContentPolicyError,
@@ -26,7 +28,10 @@ from foundry_video import (
     JobTimeoutError,
     ManualClock,
     NotFoundError,
+    OutputFileError,
+    Request,
     Response,
+    SystemClock,
     UnknownStatusError,
     VideoClient,
     VideoGenerationJob,
@@ -513,3 +518,253 @@ def test_public_names_are_exported() -> None:
     for name in ("GenerationJob", "GenerationJobs", "GenerationJobStatus", "VideoGenerationJob",
                  "VideoGeneration", "VideoGenerationJobList", "InpaintItem", "CropBounds"):
         assert name in foundry_video.__all__ and getattr(foundry_video, name).__doc__
+
+
+# -- found by the mutation run ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"prompt": 42}, TypeError, "prompt must be a string"),
+    ({"model": ""}, ValueError, "model must be the deployment name"),
+    ({"seconds": "five"}, ValueError, "seconds must be a whole number, got 'five'"),
+    ({"n_variants": "2x"}, ValueError, "n_variants must be a whole number, got '2x'"),
+    ({"size": "640x360"}, ValueError, "size '640x360' is not supported by model 'sora'; "
+     "allowed: 480x480, 480x854, 720x720, 720x1280, 854x480, 1080x1080, 1080x1920, "
+     "1280x720, 1920x1080"),
+    ({"image": b"GIF89a..."}, ValueError,
+     "'image.gif' is image/gif; 'sora' accepts image/jpeg, image/png, image/webp, video/mp4"),
+    ({"model": "sora-2"}, ValueError,
+     "model 'sora-2' is a Videos API (Sora 2) model: use client.videos.create(); for a Sora 1 "
+     "deployment with this name pass capabilities=default_capabilities().with_model(name, "
+     "'sora')"),
+])
+async def test_invalid_parameters_are_explained(
+        client: VideoClient, mock_service: MockService, kwargs: dict[str, Any],
+        error: type[Exception], message: str) -> None:
+    args: dict[str, Any] = {"prompt": "a cat", "model": "sora", **kwargs}
+    with pytest.raises(error) as info:
+        await client.generation_jobs.create(**args)
+    assert str(info.value) == message
+    assert mock_service.requests == []
+
+
+async def test_without_validation_media_limits_are_left_to_the_service(
+        mock_service: MockService) -> None:
+    mock_service.route("POST", JOBS, reply(json=gen_job()), query=PREVIEW)
+    async with mock_service.client(validate=False) as client:
+        await client.generation_jobs.create(prompt="a", model="sora", **_TOO_MANY)
+    assert len(request_parts(mock_service.last("POST", JOBS))["files"]) == 3
+
+
+@pytest.mark.parametrize(("reason", "message"), [
+    ("input_moderation", "the input was blocked by content moderation"),
+    ("output_moderation", "the output was blocked by content moderation"),
+    ("internal_error", "the service failed with an internal error"),
+    ("quota_exhausted", "quota_exhausted"),  # a reason this SDK does not know: passed on
+    (None, None),
+])
+async def test_failure_reasons_become_messages(client: VideoClient, mock_service: MockService,
+                                               reason: str | None, message: str | None) -> None:
+    mock_service.route("GET", JOBS + "/task_1",
+                       reply(json=gen_job(status="failed", failure_reason=reason)), query=PREVIEW)
+    with pytest.raises(JobFailedError) as info:
+        await client.generation_jobs.job("task_1")
+    assert (info.value.code, info.value.message) == (reason, message)
+    if reason is None:
+        assert str(info.value) == "Job task_1 failed: no reason given"
+
+
+async def test_a_cancelled_job_says_so(client: VideoClient, mock_service: MockService) -> None:
+    mock_service.route("GET", JOBS + "/task_1", reply(json=gen_job(status="cancelled")),
+                       query=PREVIEW)
+    with pytest.raises(JobFailedError) as info:
+        await client.generation_jobs.job("task_1")
+    assert str(info.value) == "Job task_1 cancelled: the job was cancelled"
+
+
+async def test_status_and_expiry_errors_name_the_job(client: VideoClient,
+                                                     mock_service: MockService,
+                                                     clock: ManualClock, tmp_path: Path) -> None:
+    mock_service.route("GET", JOBS + "/task_2", reply(json=gen_job("task_2", status="paused")),
+                       query=PREVIEW)
+    with pytest.raises(UnknownStatusError) as unknown:
+        await client.generation_jobs.job("task_2")
+    assert str(unknown.value) == "Job task_2 has unknown status 'paused'; refusing to guess"
+    expired = int(clock.time()) - 3600
+    mock_service.route("GET", JOBS + "/task_1", reply(json=gen_job(
+        status="succeeded", expires_at=expired)), query=PREVIEW)
+    with pytest.raises(ContentExpiredError) as info:
+        await client.generation_jobs.job("task_1").result(tmp_path / "o.mp4")
+    assert str(info.value).startswith("the generations of job task_1 expired at ")
+    with pytest.raises(ValueError, match=r"^index must be >= 0, got -1$"):
+        await client.generation_jobs.job("task_1").result(tmp_path / "o.mp4", index=-1)
+
+
+async def test_jobs_use_the_clients_poll_intervals(mock_service: MockService,
+                                                   clock: ManualClock) -> None:
+    mock_service.route("GET", JOBS + "/task_1", *jobs_in_turn(
+        *(gen_job(status="running") for _ in range(6)), gen_job(status="succeeded")),
+        query=PREVIEW)
+    async with mock_service.client(poll_interval=7) as client:
+        await client.generation_jobs.job("task_1")
+    assert clock.sleeps == [7.0] * 6
+    clock.sleeps.clear()
+    mock_service.route("GET", JOBS + "/task_2", *jobs_in_turn(
+        *(gen_job("task_2", status="running") for _ in range(6)),
+        gen_job("task_2", status="succeeded")), query=PREVIEW)
+    async with mock_service.client(max_poll_interval=1.5) as client:
+        await client.generation_jobs.job("task_2")
+    assert len(clock.sleeps) == 6 and all(0 < s <= 1.5 for s in clock.sleeps)
+    assert max(clock.sleeps) > 1.0  # the back-off reached the cap
+
+
+async def test_result_all_of_a_single_generation_saves_one_file(
+        client: VideoClient, mock_service: MockService, tmp_path: Path) -> None:
+    mock_service.route("GET", JOBS + "/task_1", reply(json=gen_job(status="succeeded")),
+                       query=PREVIEW)
+    serve_generations(mock_service, {"gen_0": MP4})
+    paths = await client.generation_jobs.job("task_1").result_all(tmp_path)
+    assert paths == [tmp_path / "task_1_1.mp4"] and paths[0].read_bytes() == MP4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["task_1_1.mp4"]
+
+
+@pytest.mark.parametrize("prefix", ["", "sub/name"])
+async def test_result_all_refuses_a_prefix_that_is_not_a_file_name(
+        client: VideoClient, mock_service: MockService, tmp_path: Path, prefix: str) -> None:
+    with pytest.raises(ValueError, match=r"^prefix must be a non-empty file name without a "
+                                         r"directory$"):
+        await client.generation_jobs.job("task_1").result_all(tmp_path, prefix=prefix)
+    assert mock_service.requests == []
+
+
+async def test_result_all_checks_the_directory_before_polling(
+        client: VideoClient, mock_service: MockService, tmp_path: Path) -> None:
+    (tmp_path / "file").write_bytes(b"in the way")
+    with pytest.raises(OutputFileError) as info:
+        await client.generation_jobs.job("task_1").result_all(tmp_path / "file" / "out")
+    assert info.value.job_id == "task_1"
+    assert mock_service.requests == []
+
+
+async def test_result_all_has_one_deadline_for_polling_and_every_download(
+        mock_service: MockService, tmp_path: Path) -> None:
+    async def stalled(request: Request) -> Response:
+        await asyncio.sleep(3600)
+        raise AssertionError
+
+    mock_service.route("GET", JOBS + "/task_1",
+                       reply(json=gen_job(status="succeeded", n_variants=2)), query=PREVIEW)
+    serve_generations(mock_service, {"gen_0": MP4})
+    mock_service.route("GET", "/video/generations/gen_1/content/video", stalled, query=PREVIEW)
+    async with mock_service.client(timeout=600, clock=SystemClock()) as client:
+        with pytest.raises(JobTimeoutError) as info:
+            await asyncio.wait_for(client.generation_jobs.job("task_1").result_all(
+                tmp_path, timeout=0.3), 5)
+    error = info.value
+    assert (error.job_id, error.timeout, error.last_status) == ("task_1", 0.3, "succeeded")
+    assert "client.generation_jobs.job('task_1')" in str(error)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["task_1_1.mp4"]
+
+
+@pytest.mark.parametrize("cancel_remote", [None, False, True])
+@pytest.mark.parametrize("stage", ["waiting", "downloading"])
+async def test_result_all_deletes_the_job_when_cancelled_only_if_asked(
+        mock_service: MockService, tmp_path: Path, cancel_remote: bool | None, stage: str) -> None:
+    started = asyncio.Event()
+
+    async def stalled(request: Request) -> Response:
+        started.set()
+        await asyncio.sleep(3600)
+        raise AssertionError
+
+    status = reply(json=gen_job(status="succeeded")) if stage == "downloading" else stalled
+    mock_service.route("GET", JOBS + "/task_1", status, query=PREVIEW)
+    mock_service.route("GET", "/video/generations/gen_0/content/video", stalled, query=PREVIEW)
+    mock_service.route("DELETE", JOBS + "/task_1", reply(204), query=PREVIEW)
+    async with mock_service.client(timeout=600) as client:
+        options = {} if cancel_remote is None else {"cancel_remote": cancel_remote}
+        task = asyncio.ensure_future(client.generation_jobs.job("task_1").result_all(
+            tmp_path, **options))
+        await asyncio.wait_for(started.wait(), 5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert len(mock_service.calls("DELETE", JOBS + "/task_1")) == int(bool(cancel_remote))
+
+
+@pytest.mark.parametrize(("limit", "accepted"), [(1, True), (100, True), (0, False),
+                                                 (True, False), ("5", False)])
+async def test_list_limits(client: VideoClient, mock_service: MockService, limit: Any,
+                           accepted: bool) -> None:
+    mock_service.route("GET", JOBS, reply(json={"object": "list", "data": [], "has_more": False}),
+                       query=None)
+    if accepted:
+        await client.generation_jobs.list(limit=limit)
+        assert mock_service.last("GET", JOBS).url.query["limit"] == str(limit)
+    else:
+        with pytest.raises(ValueError, match=r"^limit must be a positive int$"):
+            client.generation_jobs.list(limit=limit)
+        assert mock_service.requests == []
+
+
+async def test_list_filters_by_one_status_or_several_and_starts_after_a_cursor(
+        client: VideoClient, mock_service: MockService) -> None:
+    mock_service.route("GET", JOBS, reply(json={"object": "list", "data": [], "has_more": False}),
+                       query=None)
+    await client.generation_jobs.list(statuses="queued", after="task_0", before="task_9")
+    assert dict(mock_service.last("GET", JOBS).url.query) == {
+        **PREVIEW, "limit": "10", "statuses": "queued", "after": "task_0", "before": "task_9"}
+    with pytest.raises(ValueError) as info:
+        client.generation_jobs.list(statuses=["queued", "paused"])
+    assert str(info.value) == (
+        "unknown status 'paused'; use one of cancelled, failed, preprocessing, processing, "
+        "queued, running, succeeded")
+
+
+async def test_download_options(mock_service: MockService, tmp_path: Path) -> None:
+    async def stalled(request: Request) -> Response:
+        await asyncio.sleep(3600)
+        raise AssertionError
+
+    path = "/video/generations/gen_0/content/video"
+    mock_service.route("GET", path, reply(content=MP4), query={**PREVIEW, "trace": "1"})
+    async with mock_service.client() as client:
+        await client.generation_jobs.download("gen_0", tmp_path / "v.mp4",
+                                              extra_headers={"X-Trace": "1"},
+                                              extra_query={"trace": "1"})
+        assert mock_service.last("GET", path).headers["X-Trace"] == "1"
+        with pytest.raises(ValueError, match=r"^quality must be 'high' or 'low'; got 'best'$"):
+            await client.generation_jobs.download("gen_0", tmp_path / "v.mp4",
+                                                  quality="best")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match=r"^quality applies only to variant='video'$"):
+            await client.generation_jobs.download("gen_0", tmp_path / "t.jpg",
+                                                  variant="thumbnail", quality="low")
+        with pytest.raises(ValueError, match=r"^variant must be one of video, thumbnail; got 'x'$"):
+            await client.generation_jobs.download("gen_0", tmp_path / "t.jpg", variant="x")
+    mock_service.route("GET", path, stalled, query=PREVIEW)
+    async with mock_service.client(timeout=600, clock=SystemClock()) as client:
+        with pytest.raises(APITimeoutError):
+            await asyncio.wait_for(client.generation_jobs.download(
+                "gen_0", tmp_path / "w.mp4", timeout=0.2), 5)
+    assert not (tmp_path / "w.mp4").exists()
+
+
+async def test_a_zero_timeout_is_spent_at_once(client: VideoClient, mock_service: MockService,
+                                               tmp_path: Path) -> None:
+    job = client.generation_jobs.job("task_1")
+    with pytest.raises(JobTimeoutError) as info:
+        await job.result_all(tmp_path, timeout=0)
+    assert info.value.timeout == 0 and "within 0s" in str(info.value)
+    with pytest.raises(JobTimeoutError) as waited:
+        await job.wait(timeout=0)
+    assert waited.value.timeout == 0
+    assert mock_service.requests == []
+
+
+async def test_a_sora1_timeout_says_how_to_resume_a_sora1_job(client: VideoClient,
+                                                              mock_service: MockService) -> None:
+    mock_service.route("GET", JOBS + "/task_1", reply(json=gen_job(status="running")),
+                       query=PREVIEW)
+    with pytest.raises(JobTimeoutError) as info:
+        await client.generation_jobs.job("task_1").wait(timeout=30)
+    assert str(info.value).endswith("resume with client.generation_jobs.job('task_1')")

@@ -19,12 +19,14 @@ from foundry_video import (
     JobQueued,
     JobTimeoutError,
     ManualClock,
+    Request,
+    Response,
     UnknownStatusError,
     Video,
     VideoClient,
 )
 
-from .fakes import FakeService, video
+from .fakes import FakeService, MockService, reply, video
 
 PATH = "/openai/v1/videos/video_1"
 CONTENT = "/openai/v1/videos/video_1/content"
@@ -253,3 +255,125 @@ async def test_cancel_remote_deletes_the_job(live_client: VideoClient,
 def test_job_requires_an_id(client: VideoClient) -> None:
     with pytest.raises(ValueError):
         client.videos.job("")
+
+
+# -- found by the mutation run ---------------------------------------------------------
+
+
+def test_a_job_shows_its_id_status_and_progress(client: VideoClient) -> None:
+    job = client.videos.job("video_1", video=Video.model_validate(video(status="in_progress",
+                                                                        progress=40)))
+    assert repr(job) == "VideoJob(id='video_1', status='in_progress', progress=40)"
+    assert repr(client.generation_jobs.job("task_1")) == (
+        "GenerationJob(id='task_1', status=None, progress=None)")
+
+
+async def test_refresh_keeps_what_it_fetched(client: VideoClient,
+                                             mock_service: MockService) -> None:
+    mock_service.route("GET", "/videos/video_1", reply(json=video(status="in_progress",
+                                                                  progress=55)))
+    job = client.videos.job("video_1")
+    got = await job.refresh()
+    assert job.latest is got and (job.status, job.progress, job.done) == ("in_progress", 55, False)
+    assert len(mock_service.requests) == 1  # no waiting
+
+
+@pytest.mark.parametrize("how", ["await", "wait", "result"])
+async def test_cancelling_a_wait_leaves_the_remote_job_unless_asked(
+        mock_service: MockService, tmp_path: Path, how: str) -> None:
+    mock_service.route("GET", "/videos/video_1", reply(json=video(status="in_progress")))
+    mock_service.route("DELETE", "/videos/video_1",
+                       reply(json={"id": "video_1", "object": "video.deleted", "deleted": True}))
+    clock = ManualClock(auto_advance=False)
+    async with mock_service.client(clock=clock) as client:
+        job = client.videos.job("video_1")
+        waiting = {"await": lambda: job.wait(), "wait": lambda: job.wait(timeout=600),
+                   "result": lambda: job.result(tmp_path / "v.mp4")}[how]
+        with anyio.move_on_after(0.2):
+            await waiting()
+    assert [r.method for r in mock_service.requests] == ["GET"]
+
+
+async def test_cancelling_a_download_deletes_the_job_when_asked(
+        mock_service: MockService, tmp_path: Path) -> None:
+    started = anyio.Event()
+
+    async def stalled(request: Request) -> Response:
+        started.set()
+        await anyio.sleep(3600)
+        raise AssertionError
+
+    mock_service.route("GET", "/videos/video_1", reply(json=video(status="completed")))
+    mock_service.route("GET", "/videos/video_1/content", stalled, query={"variant": "video"})
+    mock_service.route("DELETE", "/videos/video_1",
+                       reply(json={"id": "video_1", "object": "video.deleted", "deleted": True}))
+    async with mock_service.client(timeout=600) as client, anyio.create_task_group() as tg:
+        tg.start_soon(lambda: client.videos.job("video_1").result(tmp_path / "v.mp4",
+                                                                  cancel_remote=True))
+        await started.wait()
+        tg.cancel_scope.cancel()
+    assert [r.method for r in mock_service.requests][-1] == "DELETE"
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_timeout_error_carries_the_timeout_given(client: VideoClient,
+                                                         mock_service: MockService) -> None:
+    mock_service.route("GET", "/videos/video_1", reply(json=video(status="queued")))
+    with pytest.raises(JobTimeoutError) as info:
+        await client.videos.job("video_1").wait(timeout=90)
+    assert info.value.timeout == 90
+    assert str(info.value) == (
+        "Job video_1 did not finish within 90s (last status: queued); it continues on the "
+        "service: resume with client.videos.job('video_1')")
+
+
+@pytest.mark.parametrize(("age", "asks"), [(300, False), (299, True)])
+async def test_content_expired_by_more_than_the_clock_skew_is_not_asked_for(
+        client: VideoClient, mock_service: MockService, clock: ManualClock, tmp_path: Path,
+        age: int, asks: bool) -> None:
+    mock_service.route("GET", "/videos/video_1", reply(json=video(
+        status="completed", expires_at=int(clock.time()) - age)))
+    mock_service.route("GET", "/videos/video_1/content", reply(404, json={"error": {
+        "code": "video_expired", "message": "gone"}}), query={"variant": "video"})
+    with pytest.raises(ContentExpiredError) as info:
+        await client.videos.job("video_1").result(tmp_path / "v.mp4")
+    assert bool(mock_service.calls("GET", "/videos/video_1/content")) is asks
+    if not asks:
+        assert str(info.value).startswith("the assets of video video_1 expired at 2025-10-09T")
+
+
+async def test_download_events_describe_the_download(client: VideoClient,
+                                                     mock_service: MockService,
+                                                     tmp_path: Path) -> None:
+    thumbnail = b"RIFF\x00\x00\x00\x00WEBPVP8 " * 10
+    mock_service.route("GET", "/videos/video_1", reply(json=video(status="completed")))
+    mock_service.route("GET", "/videos/video_1/content", reply(content=thumbnail),
+                       query={"variant": "thumbnail"})
+    events: list[object] = []
+    target = tmp_path / "t.webp"
+    await client.videos.job("video_1").result(target, variant="thumbnail",
+                                              on_progress=events.append)
+    downloads = [e for e in events if type(e).__name__.startswith("Download")]
+    assert downloads == [
+        DownloadStarted("video_1", "thumbnail", target, len(thumbnail), 0),
+        DownloadProgress("video_1", "thumbnail", len(thumbnail), len(thumbnail)),
+        DownloadSaved("video_1", "thumbnail", target, len(thumbnail))]
+    with pytest.raises(ValueError, match=r"^a Sora 2 video has a single output; index must be 0$"):
+        await client.videos.job("video_1").result(target, index=1)
+
+
+async def test_job_events_carry_the_job_and_its_state(client: VideoClient,
+                                                      mock_service: MockService) -> None:
+    failed = video(status="failed", error={"code": "moderation_blocked", "message": "no"})
+    mock_service.route("GET", "/videos/video_1", Response(200, json=video(status="queued")),
+                       Response(200, json=video(status="in_progress", progress=30)),
+                       reply(json=failed))
+    events: list[object] = []
+    with pytest.raises(JobFailedError):
+        await client.videos.job("video_1").wait(on_progress=events.append)
+    assert events == [JobQueued("video_1", "queued"), JobProgress("video_1", "in_progress", 30),
+                      JobFailed("video_1", "moderation_blocked", "no", "failed")]
+    mock_service.route("GET", "/videos/video_2", reply(json=video("video_2", status="completed")))
+    done: list[object] = []
+    model = await client.videos.job("video_2").wait(on_progress=done.append)
+    assert done == [JobCompleted("video_2", model)]

@@ -15,6 +15,7 @@ import time
 import tracemalloc
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -23,6 +24,7 @@ from aiohttp import web
 from foundry_video import (
     APIConnectionError,
     ApiKeyAuth,
+    APIStatusError,
     APITimeoutError,
     AuthenticationError,
     CredentialError,
@@ -581,6 +583,57 @@ async def test_event_hooks_see_every_attempt_and_may_add_headers(clock: ManualCl
     assert [(r.attempt, r.cause) for r in retries] == [(1, "server_error")]
 
 
+async def _hang(request: Request) -> Response:
+    await asyncio.sleep(3600)
+    raise AssertionError
+
+
+@pytest.mark.parametrize(("failure", "cause", "error"), [
+    (lambda r: Response(503, json={}), "server_error", InternalServerError),
+    (lambda r: Response(500, json={}), "server_error", InternalServerError),
+    (lambda r: Response(429, json={}), "rate_limit", RateLimitError),
+    (lambda r: Response(408, json={}), "http_408", APIStatusError),
+    (lambda r: Response(409, json={}), "http_409", APIStatusError),
+    (_failure("reset"), "connection", APIConnectionError),
+    (_hang, "timeout", APITimeoutError),
+    (_failure("401"), "auth_refresh", AuthenticationError),
+])
+async def test_retry_hooks_are_told_the_cause_delay_and_request_of_each_retry(
+        clock: ManualClock, failure: Callable[[Request], Any], cause: str,
+        error: type[Exception]) -> None:
+    events: list[RetryEvent] = []
+    client = VideoClient(AZURE, auth=TokenProviderAuth(lambda: "token-abcdefgh"), clock=clock,
+                         timeout=0.05, event_hooks={"retry": [events.append]},
+                         transport=MockTransport(scripted(failure, Response(200, json=video()))))
+    await client.videos.retrieve("v")
+    (event,) = events
+    first = transport_of(client).requests[0]
+    assert (event.cause, event.attempt, event.request) == (cause, 1, first)
+    assert isinstance(event.error, error)
+    assert clock.sleeps == [event.delay]
+    if cause == "auth_refresh":
+        assert event.delay == 0.0  # fresh credentials: no reason to wait
+
+
+async def test_retry_hooks_are_told_of_a_download_resuming(clock: ManualClock,
+                                                           tmp_path: Path) -> None:
+    def cut(request: Request) -> Response:
+        return Response(200, content=[b"x" * 10], headers={"Content-Length": "20"})
+
+    def rest(request: Request) -> Response:
+        return Response(206, content=b"y" * 10, headers={"Content-Range": "bytes 10-19/20"})
+
+    events: list[RetryEvent] = []
+    client = mock_client(scripted(cut, rest), clock, event_hooks={"retry": [events.append]})
+    saved = await client.videos.download("video_1", tmp_path / "v.mp4")
+    assert saved.read_bytes() == b"x" * 10 + b"y" * 10
+    (event,) = events
+    first, second = transport_of(client).requests
+    assert (event.cause, event.attempt, event.request) == ("resume", 1, first)
+    assert second.headers["Range"] == "bytes=10-"
+    assert [event.delay] == clock.sleeps and "20 bytes" in str(event.error)
+
+
 def test_bad_event_hooks_are_rejected_at_construction() -> None:
     with pytest.raises(ValueError, match="unknown event hook"):
         VideoClient(AZURE, auth=ApiKeyAuth(SECRET), event_hooks={"before": []})  # type: ignore[typeddict-unknown-key]
@@ -595,6 +648,8 @@ def _content(*responses: Response) -> Handler:
     return scripted(*responses)
 
 
+# Response arguments, not Responses: a Response is served once, and a parametrized value
+# lives as long as the module (a second run in the same process, as mutmut does, reuses it).
 @pytest.mark.parametrize(("response", "match"), [
     (lambda: Response(200, content=b"x" * 100, headers={"Content-Length": "50"}),
      "more than the 50"),
@@ -692,3 +747,141 @@ async def test_retry_hooks_see_download_resumptions(clock: ManualClock, tmp_path
     assert path.read_bytes() == b"x" * 10 + b"y" * 90
     assert [(e.cause, e.attempt, e.request.url.path) for e in events] == [
         ("resume", 1, "/openai/v1/videos/video_1/content")]
+
+
+# -- found by the mutation run ---------------------------------------------------------
+
+
+async def test_an_error_whose_body_cannot_be_read_is_still_typed(clock: ManualClock) -> None:
+    def cut(request: Request) -> Response:
+        async def body() -> AsyncIterator[bytes]:
+            yield b'{"error": {"mess'
+            raise aiohttp.ClientPayloadError("cut")
+
+        return Response(503, content=body(), reason="Service Unavailable")
+
+    client = mock_client(cut, clock, max_retries=0)
+    with pytest.raises(InternalServerError) as info:
+        await client.videos.retrieve("v")
+    assert info.value.message == "Service Unavailable" and info.value.body is None
+
+
+@pytest.mark.parametrize(("body", "message"), [(b"", "Bad Gateway"),
+                                               (b"<html>gateway</html>", "Bad Gateway"),
+                                               (b"upstream timed out\nmore", "upstream timed out")])
+async def test_an_error_without_a_json_message_is_named_by_its_reason(
+        clock: ManualClock, body: bytes, message: str) -> None:
+    client = mock_client(lambda r: Response(502, content=body, reason="Bad Gateway"), clock,
+                         max_retries=0)
+    with pytest.raises(InternalServerError) as info:
+        await client.videos.retrieve("v")
+    assert info.value.message == message
+
+
+@pytest.mark.parametrize(("raised", "error", "message"), [
+    (ConnectionResetError("reset by peer"), APIConnectionError,
+     "Connection error: ConnectionResetError: reset by peer"),
+    (ConnectionResetError(), APIConnectionError,
+     "Connection error: ConnectionResetError: ConnectionResetError"),
+    (TimeoutError("read"), APITimeoutError, "Request timed out: read"),
+])
+async def test_network_failures_are_typed_and_say_what_failed(
+        clock: ManualClock, raised: BaseException, error: type[Exception], message: str) -> None:
+    def fail(request: Request) -> Response:
+        raise raised
+
+    client = mock_client(fail, clock, max_retries=0)
+    with pytest.raises(error) as info:
+        await client.videos.retrieve("v")
+    assert type(info.value) is error and str(info.value) == message
+
+
+async def test_a_create_that_was_not_resent_says_why(clock: ManualClock) -> None:
+    client = mock_client(_failure("reset"), clock)
+    with pytest.raises(APIConnectionError) as info:
+        await client.videos.create(prompt="a cat")
+    assert str(info.value) == (
+        "Connection error: ConnectionResetError: reset by peer (POST /videos was not retried: "
+        "it may have reached the service, and sending it again could start a second job)")
+    assert info.value.args == (str(info.value),)
+
+
+def test_event_hooks_must_be_lists_of_callables() -> None:
+    for hooks in ({"request": print}, {"request": {print}}, {"response": "print"}):
+        with pytest.raises(TypeError) as info:
+            VideoClient(AZURE, auth=ApiKeyAuth(SECRET), event_hooks=hooks)  # type: ignore[arg-type]
+        kind = next(iter(hooks))
+        assert str(info.value) == f"event_hooks[{kind!r}] must be a list of callables"
+    with pytest.raises(ValueError) as unknown:
+        VideoClient(AZURE, auth=ApiKeyAuth(SECRET), event_hooks={"before": []})  # type: ignore[typeddict-unknown-key]
+    assert str(unknown.value) == "unknown event hook kind 'before'; use request, response or retry"
+
+
+async def test_a_refused_redirect_quotes_the_request_without_its_secrets(
+        clock: ManualClock) -> None:
+    client = mock_client(scripted(Response(302, headers={
+        "Location": "http://user:pw@cdn.example.net/v.mp4?sig=SAS#frag"})), clock)
+    with pytest.raises(RedirectError) as info:
+        await client.videos.retrieve("v", extra_query={"sig": "mine"})
+    assert str(info.value).startswith(
+        "GET https://res.openai.azure.com/openai/v1/videos/v: refusing a redirect from https to "
+        "plain http (http://cdn.example.net/v.mp4)")
+
+
+async def test_redirect_hops_are_numbered_and_keep_the_attempts_limits(
+        clock: ManualClock) -> None:
+    seen: list[tuple[object, object, float, float]] = []
+
+    def on_request(request: Request) -> None:
+        seen.append((request.extensions["redirect"], request.extensions["attempt"],
+                     request.timeout, request.connect_timeout))
+
+    client = mock_client(scripted(
+        Response(307, headers={"Location": "/openai/v1/videos/v2"}),
+        Response(308, headers={"Location": "https://res.openai.azure.com:443/openai/v1/videos/v3"}),
+        Response(200, json=video("v3"))), clock, timeout=30, connect_timeout=4,
+        event_hooks={"request": [on_request]})
+    await client.videos.retrieve("v")
+    assert seen == [(0, 1, 30, 4), (1, 1, 30, 4), (2, 1, 30, 4)]
+    # :443 is the same origin as the default https port: the key went along each time
+    assert [r.headers.get("api-key") for r in transport_of(client).requests] == [SECRET] * 3
+
+
+@pytest.mark.parametrize("status", [301, 302, 303])
+async def test_a_read_redirected_with_a_see_other_status_stays_a_get(
+        clock: ManualClock, status: int) -> None:
+    client = mock_client(scripted(Response(status, headers={"Location": "/openai/v1/videos/v2"}),
+                                  Response(200, json=video("v2"))), clock)
+    await client.videos.retrieve("v")
+    assert [r.method for r in transport_of(client).requests] == ["GET", "GET"]
+
+
+async def test_a_create_redirected_with_303_is_refused_and_307_keeps_its_body(
+        clock: ManualClock) -> None:
+    client = mock_client(scripted(Response(303, headers={"Location": "/x"})), clock)
+    with pytest.raises(RedirectError) as info:
+        await client.videos.create(prompt="a cat")
+    assert str(info.value) == (
+        "POST https://res.openai.azure.com/openai/v1/videos: the service answered 303; "
+        "following it would turn the POST into a GET, so it was not followed")
+    moved = mock_client(scripted(Response(307, headers={"Location": "/openai/v1/videos2"}),
+                                 Response(200, json=video())), clock)
+    await moved.videos.create(prompt="a cat")
+    first, second = transport_of(moved).requests
+    assert (second.method, second.content, second.headers["Content-Type"]) == (
+        "POST", first.content, "application/json")
+
+
+@pytest.mark.parametrize(("location", "message"), [
+    ("http://[::1", "unusable redirect location"),
+    ("mailto:x@example.com", "refusing a redirect to a mailto URL"),
+])
+async def test_unusable_redirect_locations_are_refused(clock: ManualClock, location: str,
+                                                       message: str) -> None:
+    client = mock_client(scripted(Response(302, headers={"Location": location})), clock)
+    with pytest.raises(RedirectError) as info:
+        await client.videos.retrieve("v")
+    assert str(info.value) == f"GET https://res.openai.azure.com/openai/v1/videos/v: {message}"
+    assert info.value.status_code == 302
+    assert len(transport_of(client).requests) == 1
+

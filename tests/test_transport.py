@@ -146,6 +146,71 @@ async def test_backoff_is_exponential_with_full_jitter_and_bounded(
     assert len(mock_service.requests) == 3
 
 
+async def test_backoff_doubles_per_attempt_up_to_the_cap_with_a_random_share_of_each(
+        mock_service: MockService, clock: ManualClock) -> None:
+    # Attempt k waits a uniform share of min(0.5 * 2**k, 8) seconds. Over 60 calls, each
+    # attempt's waits stay under its ceiling, some exceed the previous attempt's ceiling
+    # (the ceiling grows), and they differ from each other (the share is random). A
+    # correct policy fails this with probability about 2**-60 per attempt.
+    ceilings = [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
+    mock_service.route("GET", GET, reply(503))
+    async with mock_service.client(max_retries=len(ceilings)) as client:
+        waits: list[list[float]] = [[] for _ in ceilings]
+        for _ in range(60):
+            clock.sleeps.clear()
+            with pytest.raises(InternalServerError):
+                await client.videos.retrieve("video_1")
+            assert len(clock.sleeps) == len(ceilings)
+            for attempt, slept in enumerate(clock.sleeps):
+                waits[attempt].append(slept)
+    for attempt, ceiling in enumerate(ceilings):
+        assert all(0 <= w <= ceiling for w in waits[attempt]), (attempt, max(waits[attempt]))
+        assert max(waits[attempt]) > ceiling / 2, attempt
+        assert len(set(waits[attempt])) > 50, attempt
+
+
+@pytest.mark.parametrize(("headers", "slept"), [
+    ({"retry-after-ms": "500"}, 0.5),     # under a second: as given
+    ({"Retry-After": "120"}, 120.0),      # the longest hint still waited for
+])
+async def test_hints_in_range_are_waited_exactly(mock_service: MockService, clock: ManualClock,
+                                                 headers: dict[str, str], slept: float) -> None:
+    mock_service.route("GET", GET, reply(503, headers=headers), reply(json=video()))
+    async with mock_service.client() as client:
+        await client.videos.retrieve("video_1")
+    assert clock.sleeps == [slept]
+
+
+async def test_a_zero_hint_falls_back_to_jittered_backoff(mock_service: MockService,
+                                                          clock: ManualClock) -> None:
+    mock_service.route("GET", GET, reply(503, headers={"Retry-After": "0"}),
+                       reply(503, headers={"Retry-After": "0"}), reply(json=video()))
+    async with mock_service.client() as client:
+        await client.videos.retrieve("video_1")
+    assert len(clock.sleeps) == 2 and all(0 < s <= 1.0 for s in clock.sleeps)
+
+
+async def test_a_retry_after_date_is_measured_on_the_wall_clock_when_ours_runs_ahead(
+        mock_service: MockService) -> None:
+    import time
+
+    clock = ManualClock(start=time.time() + 3600)  # a test clock an hour ahead
+    when = datetime.now(timezone.utc) + timedelta(seconds=30)
+    mock_service.route("GET", GET, reply(429, headers={
+        "Retry-After": format_datetime(when, usegmt=True)}), reply(json=video()))
+    async with mock_service.client(clock=clock) as client:
+        await client.videos.retrieve("video_1")
+    assert len(clock.sleeps) == 1 and 25 <= clock.sleeps[0] <= 31
+
+
+async def test_x_should_retry_true_retries_even_a_status_that_is_not_retryable(
+        client: VideoClient, mock_service: MockService) -> None:
+    mock_service.route("GET", GET, reply(400, json={}, headers={"x-should-retry": "true"}),
+                       reply(json=video()))
+    await client.videos.retrieve("video_1")
+    assert len(mock_service.calls("GET", GET)) == 2
+
+
 async def test_a_too_long_retry_after_is_not_waited_for(client: VideoClient, clock: ManualClock,
                                                         mock_service: MockService) -> None:
     mock_service.route("GET", GET, Response(429, headers={"Retry-After": "3600"}))

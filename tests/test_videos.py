@@ -5,6 +5,7 @@ import json
 import struct
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -12,6 +13,7 @@ from pydantic import ValidationError
 from foundry_video import (
     CapabilityTable,
     ImageReference,
+    ModelCapabilities,
     Response,
     Video,
     VideoClient,
@@ -215,3 +217,161 @@ async def test_ids_are_escaped_in_paths(client: VideoClient, mock_service: MockS
     assert (await client.videos.retrieve("../secrets")).id == "../secrets"
     assert mock_service.last("GET", "/videos/..%2Fsecrets").url.raw_path == \
         "/openai/v1/videos/..%2Fsecrets"
+
+
+# -- found by the mutation run ---------------------------------------------------------
+
+MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
+
+
+async def test_uploads_without_a_name_get_one_for_their_kind(client: VideoClient,
+                                                             mock_service: MockService) -> None:
+    mock_service.route("POST", "/videos/characters",
+                       reply(json={"id": "char_1", "object": "video.character", "name": "Kit"}))
+    mock_service.route("POST", "/videos/edits", reply(json=video("video_2")))
+    await client.videos.create_character(MP4, name="Kit")
+    await client.videos.edit(prompt="sepia", video_file=MP4)
+    character = request_parts(mock_service.last("POST", "/videos/characters"))["video"][0]
+    edit = request_parts(mock_service.last("POST", "/videos/edits"))["video"][0]
+    assert (character[0], edit[0]) == ("character.mp4", "video.mp4")
+
+
+@pytest.mark.parametrize(("name", "accepted"), [("K", True), ("K" * 80, True), ("", False),
+                                                ("  ", False), ("K" * 81, False)])
+async def test_character_names_are_1_to_80_characters(
+        client: VideoClient, mock_service: MockService, name: str, accepted: bool) -> None:
+    mock_service.route("POST", "/videos/characters",
+                       reply(json={"id": "char_1", "object": "video.character", "name": name}))
+    if accepted:
+        await client.videos.create_character(MP4, name=name)
+        assert len(mock_service.requests) == 1
+    else:
+        with pytest.raises(ValueError, match=r"^name must be 1 to 80 characters$"):
+            await client.videos.create_character(MP4, name=name)
+        assert mock_service.requests == []
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda v: v.remix("video_1", prompt=7), TypeError, "prompt must be a string"),
+    (lambda v: v.edit(prompt="x"), ValueError, "give exactly one of video_id and video_file"),
+    (lambda v: v.extend("video_1", prompt="x", seconds="long"), ValueError,
+     "seconds must be a whole number, got 'long'"),
+    (lambda v: v.extend("video_1", prompt="x", seconds=6), ValueError,
+     "extension seconds=6 is not supported; allowed: 4, 8, 12, 16, 20"),
+    (lambda v: v.list(limit=101), ValueError, "limit must be between 1 and 100"),
+    (lambda v: v.list(limit=0), ValueError, "limit must be between 1 and 100"),
+    (lambda v: v.list(order="newest"), ValueError, "order must be 'asc' or 'desc'"),
+])
+async def test_bad_arguments_are_explained(client: VideoClient, mock_service: MockService,
+                                           call: Any, error: type[Exception],
+                                           message: str) -> None:
+    with pytest.raises(error) as info:
+        result = call(client.videos)
+        if hasattr(result, "__await__"):
+            await result
+    assert str(info.value) == message
+    assert mock_service.requests == []
+
+
+async def test_extension_lengths_follow_the_table(mock_service: MockService) -> None:
+    mock_service.route("POST", "/videos/extensions", reply(json=video("video_2")))
+    table = CapabilityTable({"sora-2": ModelCapabilities()})
+    async with mock_service.client(capabilities=table) as client:  # no extension limits
+        await client.videos.extend("video_1", prompt="on", seconds=1)
+        with pytest.raises(ValueError, match=r"^extension seconds=0 is not supported"):
+            await client.videos.extend("video_1", prompt="on", seconds=0)
+    assert len(mock_service.requests) == 1
+
+
+async def test_list_bounds_order_and_cursor(client: VideoClient,
+                                            mock_service: MockService) -> None:
+    mock_service.route("GET", "/videos", reply(json={"object": "list", "data": [],
+                                                     "has_more": False}), query=None)
+    await client.videos.list(limit=100, order="desc", after="video_0")
+    assert dict(mock_service.last("GET", "/videos").url.query) == {
+        "limit": "100", "order": "desc", "after": "video_0"}
+
+
+async def test_reference_images_are_explained(client: VideoClient,
+                                              mock_service: MockService) -> None:
+    with pytest.raises(ValueError) as info:
+        await client.videos.create(prompt="a", size="1280x720", input_reference=png(720, 1280))
+    assert str(info.value) == ("input_reference is 720x1280 but the video size is 1280x720; "
+                               "the image must match the size exactly")
+    with pytest.raises(ValueError) as kind:
+        await client.videos.create(prompt="a", input_reference=b"GIF89a-not-allowed")
+    assert str(kind.value) == ("input_reference must be one of image/jpeg, image/png, "
+                               "image/webp for 'sora-2'; got image/gif")
+    assert mock_service.requests == []
+
+
+async def test_a_models_own_variants_limit_what_its_jobs_download(
+        mock_service: MockService, tmp_path: Path) -> None:
+    mock_service.route("GET", "/videos/video_1", reply(json=video(status="completed")))
+    table = default_capabilities().with_model("sora-2", "sora-2", variants=frozenset({"video"}))
+    async with mock_service.client(capabilities=table) as client:
+        with pytest.raises(ValueError) as info:
+            await client.videos.job("video_1").result(tmp_path / "t.webp", variant="thumbnail")
+    assert str(info.value) == ("variant 'thumbnail' is not available for 'sora-2'; "
+                               "allowed: video")
+    assert mock_service.calls("GET", "/videos/video_1/content") == []
+
+
+async def test_a_failure_without_details_and_an_unknown_status(client: VideoClient,
+                                                               mock_service: MockService) -> None:
+    from foundry_video import JobFailedError, UnknownStatusError
+
+    mock_service.route("GET", "/videos/video_1", reply(json=video(status="failed")))
+    with pytest.raises(JobFailedError) as failed:
+        await client.videos.job("video_1")
+    assert (failed.value.code, failed.value.message) == (None, None)
+    mock_service.route("GET", "/videos/video_2", reply(json=video("video_2", status="paused")))
+    with pytest.raises(UnknownStatusError) as unknown:
+        await client.videos.job("video_2")
+    assert str(unknown.value) == "Job video_2 has unknown status 'paused'; refusing to guess"
+
+
+@pytest.mark.parametrize(("seconds", "message"), [
+    (True, "seconds must be an int or a numeric string"),
+    (4.0, "seconds must be an int or a numeric string, got float"),
+])
+async def test_seconds_of_the_wrong_type_are_explained(client: VideoClient,
+                                                       mock_service: MockService, seconds: Any,
+                                                       message: str) -> None:
+    with pytest.raises(TypeError) as info:
+        await client.videos.create(prompt="a", seconds=seconds)
+    assert str(info.value) == message and mock_service.requests == []
+
+
+async def test_a_malformed_answer_keeps_what_the_service_sent(client: VideoClient,
+                                                              mock_service: MockService) -> None:
+    from foundry_video import UnexpectedResponseError
+
+    body = {"id": "video_1", "object": "video", "status": ["not", "a", "string"]}
+    mock_service.route("GET", "/videos/video_1", reply(json=body, headers={"x-request-id": "r-9"}))
+    with pytest.raises(UnexpectedResponseError) as info:
+        await client.videos.retrieve("video_1")
+    error = info.value
+    assert error.message == ("unexpected Video from the service: status: Input should be a "
+                             "valid string")
+    assert (error.status_code, error.request_id, error.body) == (200, "r-9", body)
+    assert error.headers["x-request-id"] == "r-9"
+
+
+async def test_create_errors_name_the_model_and_uploads_get_a_name(
+        client: VideoClient, mock_service: MockService) -> None:
+    with pytest.raises(ValueError) as size:
+        await client.videos.create(prompt="a", model="sora-2", size="1920x1080")
+    assert str(size.value) == ("size '1920x1080' is not supported by model 'sora-2'; allowed: "
+                               "720x1280, 1280x720")
+    with pytest.raises(ValueError) as seconds:
+        await client.videos.create(prompt="a", model="sora-2", seconds=5)
+    assert str(seconds.value) == ("seconds=5 is not supported by model 'sora-2'; allowed: "
+                                  "4, 8, 12, 16, 20")
+    with pytest.raises(TypeError, match=r"^prompt must be a string$"):
+        await client.videos.create(prompt=None)  # type: ignore[arg-type]
+    assert mock_service.requests == []
+    mock_service.route("POST", "/videos", reply(json=video()))
+    await client.videos.create(prompt="a", size="1280x720", input_reference=png(1280, 720))
+    reference = request_parts(mock_service.last("POST", "/videos"))["input_reference"][0]
+    assert reference[0] == "input_reference.png"

@@ -243,8 +243,8 @@ class TokenProviderAuth(Auth):
         if inspect.isawaitable(value):
             value = await value
         if not isinstance(value, str) or not value.strip():
-            raise CredentialError(f"the token provider returned {type(value).__name__} "
-                                  f"{'(empty)' if isinstance(value, str) else ''}, not a token")
+            what = "an empty string" if isinstance(value, str) else type(value).__name__
+            raise CredentialError(f"the token provider returned {what}, not a token")
         self._last = value
         return {"Authorization": f"Bearer {value}"}
 

@@ -81,8 +81,8 @@ async def download_to_path(
     api_path: str,
     target: str | os.PathLike[str],
     *,
+    deadline: Deadline,
     params: Mapping[str, object] | None = None,
-    deadline: Deadline | None = None,
     job_id: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Path:
@@ -98,8 +98,7 @@ async def download_to_path(
             async for _ in steps:
                 pass
     except TimeoutError:
-        timeout = deadline.timeout if deadline is not None else None
-        error = APITimeoutError(f"the download did not finish within {timeout}s")
+        error = APITimeoutError(f"the download did not finish within {deadline.timeout}s")
         error.job_id = job_id
         raise error from None
     except FoundryVideoError as exc:
@@ -339,7 +338,8 @@ class _Fetch:
             span = _range_span(headers)
             if span is None or span[0] != self.received or (
                     length is not None and length != span[1] - span[0] + 1):
-                raise _Inconsistent(f"the server answered Range {self.received}- with "
+                asked = f"Range {self.received}-" if self.received else "the whole content"
+                raise _Inconsistent(f"the server answered {asked} with "
                                     f"Content-Range {headers.get('Content-Range', '')[:80]!r}")
             total = span[2] if span[2] is not None else self.total
             if self.total is not None and total != self.total:

@@ -61,7 +61,7 @@ def ensure_not_expired(job_id: str, expires_at: datetime | None, clock: Clock,
     plausible clock skew: then do not even ask. Closer calls are left to the service, whose
     "expired" answer maps to the same error."""
     if expires_at is not None and expires_at.timestamp() + CLOCK_SKEW <= clock.time():
-        raise ContentExpiredError(f"the {what} of {job_id} expired at {expires_at.isoformat()}",
+        raise ContentExpiredError(f"the {what} {job_id} expired at {expires_at.isoformat()}",
                                   job_id=job_id)
 
 

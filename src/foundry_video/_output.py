@@ -148,7 +148,6 @@ class PartFile:
     target: Path
     resumed: int
     """Bytes already in the file from an earlier, interrupted download of the same content."""
-    reusable: bool
 
     @classmethod
     def open(cls, target: Path, key: str) -> PartFile:
@@ -159,26 +158,25 @@ class PartFile:
         target.parent.mkdir(parents=True, exist_ok=True)
         if fcntl is not None:
             path = target.parent / f".{target.name}.{key}.part"
-            try:
-                fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
-            except OSError as exc:
-                if exc.errno != errno.ENAMETOOLONG:
-                    raise
-            else:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError:  # another download of the same content is running
-                    os.close(fd)
-                else:
-                    size = os.fstat(fd).st_size
-                    handle = os.fdopen(fd, "r+b")
-                    handle.seek(size)
-                    if size:
-                        logger.info("resuming %s from %d bytes left by an interrupted download",
-                                    target, size)
-                    return cls(handle, path, target, size, True)
-        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-        return cls(os.fdopen(fd, "r+b"), Path(name), target, 0, False)
+            fd = _open_keyed(path)
+            if fd is not None:
+                size = os.fstat(fd).st_size
+                handle = os.fdopen(fd, "r+b")
+                handle.seek(size)
+                if size:
+                    logger.info("resuming %s from %d bytes left by an interrupted download",
+                                target, size)
+                return cls(handle, path, target, size)
+        while True:
+            fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                        suffix=".part")
+            if fcntl is None:
+                break
+            _try_lock(fd)  # held, so that another download's sweep leaves it alone
+            if _names(Path(name), fd):
+                break
+            os.close(fd)  # swept before we locked it: make another
+        return cls(os.fdopen(fd, "r+b"), Path(name), target, 0)
 
     def discard(self) -> None:
         """Close and remove the part file (blocking; safe to call twice)."""
@@ -196,8 +194,10 @@ class PartFile:
             self.handle.flush()
             os.fchmod(self.handle.fileno(), _new_file_mode())
             os.fsync(self.handle.fileno())
-            self.handle.close()  # releases the lock
+            # Renamed while still locked: a download of the same content that opens the
+            # part file's name from now on gets a new file, never this one.
             os.replace(self.path, self.target)
+            self.handle.close()  # releases the lock
         except BaseException:
             self.discard()
             raise
@@ -239,16 +239,51 @@ def sweep_directory(directory: Path) -> int:
         except OSError:
             continue
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            continue  # in use by a running download
-        else:
-            os.unlink(entry.path)
-            removed += 1
-            logger.debug("removed the abandoned part file %s", entry.path)
+            stale = Path(entry.path)
+            if _try_lock(fd) and _names(stale, fd):  # else in use, or already gone
+                stale.unlink(missing_ok=True)
+                removed += 1
+                logger.debug("removed the abandoned part file %s", stale)
         finally:
             os.close(fd)
     return removed
+
+
+def _try_lock(fd: int) -> bool:
+    """Lock ``fd`` exclusively without waiting; False when another process holds it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _names(path: Path, fd: int) -> bool:
+    """Whether ``path`` still names the open file ``fd``: between opening a part file and
+    locking it, another download may have swept it or renamed it over its target."""
+    try:
+        named, opened = os.stat(path), os.fstat(fd)
+    except OSError:
+        return False
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+def _open_keyed(path: Path) -> int | None:
+    """The locked descriptor of the part file ``path`` (created if missing); ``None`` when
+    another download holds it or the name is too long for the file system."""
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        except OSError as exc:
+            if exc.errno != errno.ENAMETOOLONG:
+                raise
+            return None
+        if not _try_lock(fd):
+            os.close(fd)
+            return None  # another download of the same content is running
+        if _names(path, fd):
+            return fd
+        os.close(fd)  # swept or committed between our open and our lock: open it again
 
 
 @functools.cache

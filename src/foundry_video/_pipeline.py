@@ -321,9 +321,8 @@ class Pipeline:
         for value in credentials.values():
             self.redact.learn(value.removeprefix("Bearer ").strip())
         extensions: dict[str, object] = {"attempt": attempts.made, "redirect": 0,
-                                         "stream": call.stream}
-        if self._request_hooks or self._response_hooks or self._retry_hooks:
-            extensions["operation"] = operation_name(call.method, call.path)  # for hooks only
+                                         "stream": call.stream,
+                                         "operation": operation_name(call.method, call.path)}
         return Request(call.method, url, headers=headers, content=call.content, timeout=timeout,
                        connect_timeout=min(self.connect_timeout, timeout),
                        extensions=extensions), credentials

@@ -282,6 +282,43 @@ async def test_two_downloads_of_the_same_content_to_one_target_do_not_share_a_pa
     assert debris(tmp_path) == []
 
 
+async def test_a_download_finishing_first_does_not_sweep_the_part_file_of_another(
+        tmp_path: Path) -> None:
+    # The deterministic form of the race above: A holds the keyed part file, so B writes a
+    # part file of its own; A finishes (and sweeps part files nobody holds) while B is
+    # mid-body. B's part file is held, so it must survive and B must finish too.
+    target = tmp_path / "v.mp4"
+    started = [asyncio.Event(), asyncio.Event()]
+    release = [asyncio.Event(), asyncio.Event()]
+    served = 0
+
+    def gated(request: Request) -> Response:
+        nonlocal served
+        index, served = served, served + 1
+
+        async def body() -> AsyncIterator[bytes]:
+            yield CONTENT[:1000]
+            started[index].set()
+            await release[index].wait()
+            yield CONTENT[1000:]
+
+        return Response(200, content=body(), headers={"Content-Length": str(len(CONTENT))})
+
+    client = client_for(service(content=gated))
+    first = asyncio.ensure_future(client.videos.download("video_1", target))
+    await asyncio.wait_for(started[0].wait(), 5)
+    second = asyncio.ensure_future(client.videos.download("video_1", target))
+    await asyncio.wait_for(started[1].wait(), 5)
+    assert len(debris(tmp_path)) == 2
+    release[0].set()
+    await asyncio.wait_for(first, 5)
+    assert len(debris(tmp_path)) == 1  # B's part file, still being written
+    release[1].set()
+    await asyncio.wait_for(second, 5)
+    assert target.read_bytes() == CONTENT
+    assert debris(tmp_path) == []
+
+
 # -- secrets --------------------------------------------------------------------------------
 
 

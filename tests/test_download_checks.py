@@ -1,0 +1,553 @@
+"""Downloads verify what they are given: ranges, lengths, encodings, sizes, and the file.
+
+Each test scripts the content responses exactly (MockTransport). The mutation run found
+these checks unasserted: a 206 starting at the wrong offset, a body short of its length,
+ranges that do not add up, a content that changed size, the fsync and the file mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import stat
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from foundry_video import (
+    APITimeoutError,
+    ContentExpiredError,
+    DownloadError,
+    ManualClock,
+    OutputFileError,
+    Request,
+    Response,
+    SystemClock,
+    VideoClient,
+)
+from foundry_video._output import PartFile, content_key
+from foundry_video.testing import MockTransport
+
+from .conftest import AZURE, SECRET
+
+CONTENT = bytes(range(256)) * 80  # 20 480 bytes, position-dependent
+TOTAL = len(CONTENT)
+Handler = Callable[[Request], Any]
+
+
+def client_for(handler: Handler, clock: Any = None, **options: Any) -> VideoClient:
+    from foundry_video import ApiKeyAuth
+
+    return VideoClient(AZURE, auth=ApiKeyAuth(SECRET), clock=clock or ManualClock(),
+                       transport=MockTransport(handler), **options)
+
+
+def requests_of(client: VideoClient) -> list[Request]:
+    transport = client._transport()
+    assert isinstance(transport, MockTransport)
+    return transport.requests
+
+
+def in_turn(*handlers: Handler) -> Handler:
+    """Answer with each handler in turn (the last one repeats)."""
+    queue = list(handlers)
+
+    def handle(request: Request) -> Any:
+        return (queue.pop(0) if len(queue) > 1 else queue[0])(request)
+
+    return handle
+
+
+def cut_after(n: int, **headers: str) -> Handler:
+    """A 200 announcing the whole content that stops after ``n`` bytes."""
+    return lambda r: Response(200, content=[CONTENT[:n]],
+                              headers={"Content-Length": str(TOTAL), **headers})
+
+
+def ranged(content_range: str | None, body: bytes, **headers: str) -> Handler:
+    """A 206 with ``content_range`` (``None``: no such header), streamed without a
+    Content-Length unless ``headers`` has one: only the Content-Range describes it."""
+    more = {} if content_range is None else {"Content-Range": content_range}
+    return lambda r: Response(206, content=[body], headers={**more, **headers})
+
+
+def rest_of(request: Request) -> Response:
+    """A correct 206 for the request's Range."""
+    start = int(request.headers["Range"].removeprefix("bytes=").rstrip("-"))
+    return Response(206, content=CONTENT[start:],
+                    headers={"Content-Range": f"bytes {start}-{TOTAL - 1}/{TOTAL}"})
+
+
+async def download(client: VideoClient, target: Path, **options: Any) -> Path:
+    return await client.videos.download("video_1", target, **options)
+
+
+# -- ranges ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("content_range", [
+    f"bytes 5-{TOTAL - 1}/{TOTAL}",        # starts before the byte asked for
+    f"bytes 12000-{TOTAL - 1}/{TOTAL}",    # starts after it
+    "bytes 10000-9000/20480",              # ends before it starts
+    f"bytes 10000-{TOTAL}/{TOTAL}",        # ends past the total
+    f"bytes 10000-{TOTAL + 99}/{TOTAL}",
+    "bytes 10000-20479",                   # no total
+    "items 10000-20479/20480",
+    "",
+    None,
+])
+async def test_a_206_that_is_not_the_range_asked_for_is_refused(
+        tmp_path: Path, content_range: str | None) -> None:
+    # Once: nothing received can be trusted, so the download starts over without Range.
+    whole = lambda r: Response(200, content=CONTENT)  # noqa: E731
+    client = client_for(in_turn(cut_after(10_000), ranged(content_range, CONTENT[10_000:]),
+                                whole))
+    assert (await download(client, tmp_path / "v.mp4")).read_bytes() == CONTENT
+    assert [r.headers.get("Range") for r in requests_of(client)] == [None, "bytes=10000-", None]
+    # Every time: a typed error quoting what the server said, and nothing left on disk.
+    liar = client_for(in_turn(cut_after(10_000), ranged(content_range, CONTENT[10_000:])),
+                      download_resumes=1)
+    with pytest.raises(DownloadError) as info:
+        await download(liar, tmp_path / "w.mp4")
+    assert str(info.value) == (f"download failed after 2 attempts (1 resumes): the server "
+                               f"answered Range 10000- with Content-Range "
+                               f"{content_range or ''!r}")
+    assert requests_of(liar)[1].headers["Range"] == "bytes=10000-"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.mp4"]
+
+
+async def test_a_206_whose_length_disagrees_with_its_range_is_refused(tmp_path: Path) -> None:
+    client = client_for(in_turn(cut_after(10_000), ranged(
+        f"bytes 10000-{TOTAL - 1}/{TOTAL}", CONTENT[10_000:], **{"Content-Length": "99"})),
+        download_resumes=1)
+    with pytest.raises(DownloadError, match="answered Range 10000-"):
+        await download(client, tmp_path / "v.mp4")
+
+
+async def test_the_quoted_content_range_is_bounded(tmp_path: Path) -> None:
+    long = "bytes " + "9" * 200
+    client = client_for(in_turn(cut_after(10_000), ranged(long, b"x")), download_resumes=1)
+    with pytest.raises(DownloadError) as info:
+        await download(client, tmp_path / "v.mp4")
+    assert str(info.value) == ("download failed after 2 attempts (1 resumes): the server "
+                               f"answered Range 10000- with Content-Range {long[:80]!r}")
+
+
+@pytest.mark.parametrize("content_range", [f"bytes 10000-{TOTAL - 1}/{TOTAL}",
+                                           f"bytes 10000-{TOTAL - 1}/*"])
+async def test_a_resume_with_a_known_or_unknown_total_completes(
+        tmp_path: Path, content_range: str) -> None:
+    client = client_for(in_turn(cut_after(10_000), ranged(content_range, CONTENT[10_000:])))
+    saved = await download(client, tmp_path / "v.mp4")
+    assert saved.read_bytes() == CONTENT
+
+
+async def test_the_last_single_byte_is_resumed(tmp_path: Path) -> None:
+    client = client_for(in_turn(cut_after(TOTAL - 1),
+                                ranged(f"bytes {TOTAL - 1}-{TOTAL - 1}/{TOTAL}", CONTENT[-1:])))
+    assert (await download(client, tmp_path / "v.mp4")).read_bytes() == CONTENT
+
+
+async def test_content_that_changes_size_mid_download_is_refused(tmp_path: Path) -> None:
+    client = client_for(in_turn(cut_after(10_000), ranged(
+        f"bytes 10000-{TOTAL + 99}/{TOTAL + 100}", CONTENT[10_000:] + b"x" * 100)),
+        download_resumes=1)
+    with pytest.raises(DownloadError) as info:
+        await download(client, tmp_path / "v.mp4")
+    assert str(info.value) == ("download failed after 2 attempts (1 resumes): the content "
+                               f"changed size mid-download ({TOTAL} -> {TOTAL + 100})")
+
+
+def _leave_part_file(target: Path, data: bytes) -> None:
+    key = content_key("/videos/video_1/content", {"variant": "video"})
+    (target.parent / f".{target.name}.{key}.part").write_bytes(data)
+
+
+async def test_a_resumed_part_file_takes_the_total_from_the_content_range(tmp_path: Path) -> None:
+    # A killed download left 10 000 bytes; the 206 announces the total only in its
+    # Content-Range, and its body (no Content-Length) stops short: resumed again.
+    target = tmp_path / "v.mp4"
+    _leave_part_file(target, CONTENT[:10_000])
+
+    def short(request: Request) -> Response:
+        return Response(206, content=[CONTENT[10_000:15_000]],
+                        headers={"Content-Range": f"bytes 10000-{TOTAL - 1}/{TOTAL}"})
+
+    client = client_for(in_turn(short, rest_of))
+    assert (await download(client, target)).read_bytes() == CONTENT
+    assert [r.headers["Range"] for r in requests_of(client)] == ["bytes=10000-",
+                                                                 "bytes=15000-"]
+
+
+async def test_if_range_falls_back_to_last_modified(tmp_path: Path) -> None:
+    stamp = "Wed, 21 Oct 2026 07:28:00 GMT"
+    client = client_for(in_turn(cut_after(10_000, **{"Last-Modified": stamp}), rest_of))
+    await download(client, tmp_path / "v.mp4")
+    assert requests_of(client)[1].headers["If-Range"] == stamp
+
+
+# -- lengths -----------------------------------------------------------------------------
+
+
+async def test_a_body_always_short_of_its_length_is_never_saved(tmp_path: Path) -> None:
+    client = client_for(cut_after(2_000), download_resumes=2)
+    target = tmp_path / "v.mp4"
+    with pytest.raises(DownloadError) as info:
+        await download(client, target)
+    assert str(info.value) == (
+        f"download failed after 3 attempts (2 resumes): received 2000 of {TOTAL} bytes")
+    assert len(requests_of(client)) == 3 and list(tmp_path.iterdir()) == []
+
+
+async def test_an_18_digit_length_is_still_a_length(tmp_path: Path) -> None:
+    huge = "1" + "0" * 17
+    client = client_for(lambda r: Response(200, content=[b"x" * 10],
+                                           headers={"Content-Length": huge}),
+                        download_resumes=0)
+    with pytest.raises(DownloadError, match=f"received 10 of {huge} bytes"):
+        await download(client, tmp_path / "v.mp4")
+
+
+@pytest.mark.parametrize("size", [999, 1000])
+async def test_content_up_to_max_download_bytes_is_saved(tmp_path: Path, size: int) -> None:
+    client = client_for(lambda r: Response(200, content=b"x" * size), max_download_bytes=1000)
+    assert (await download(client, tmp_path / "v.mp4")).stat().st_size == size
+
+
+async def test_an_announced_size_over_the_cap_is_refused_before_reading(tmp_path: Path) -> None:
+    read: list[int] = []
+
+    async def body() -> AsyncIterator[bytes]:
+        read.append(1)
+        yield b"x" * 1001
+
+    client = client_for(lambda r: Response(200, content=body(),
+                                           headers={"Content-Length": "1001"}),
+                        max_download_bytes=1000)
+    with pytest.raises(DownloadError) as info:
+        await download(client, tmp_path / "v.mp4")
+    assert str(info.value) == "the content is 1001 bytes, over max_download_bytes=1000"
+    assert read == []
+
+
+# -- what the content is -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["", "identity", " Identity "])
+async def test_identity_encoding_in_any_spelling_is_accepted(tmp_path: Path,
+                                                             encoding: str) -> None:
+    client = client_for(lambda r: Response(200, content=CONTENT,
+                                           headers={"Content-Encoding": encoding}))
+    assert (await download(client, tmp_path / "v.mp4")).read_bytes() == CONTENT
+
+
+async def test_a_compressed_body_is_refused_with_the_encoding_named(tmp_path: Path) -> None:
+    encoding = "br" * 30
+    client = client_for(lambda r: Response(200, content=CONTENT,
+                                           headers={"Content-Encoding": encoding}))
+    with pytest.raises(DownloadError) as info:
+        await download(client, tmp_path / "v.mp4")
+    assert str(info.value) == (f"the server sent the content with Content-Encoding "
+                               f"{encoding[:40]!r} although identity was requested")
+
+
+@pytest.mark.parametrize("content_type", ["text/html; charset=utf-8; q=1", "Application/JSON",
+                                          "application/problem+json; charset=utf-8"])
+async def test_an_error_page_with_a_2xx_is_refused(tmp_path: Path, content_type: str) -> None:
+    client = client_for(lambda r: Response(200, text="<html>sign in</html>",
+                                           headers={"Content-Type": content_type}))
+    with pytest.raises(DownloadError) as info:
+        await download(client, tmp_path / "v.mp4")
+    kind = content_type.split(";")[0].lower()
+    assert str(info.value) == f"the server answered 200 with {kind}, not the content"
+
+
+async def test_an_expired_asset_is_a_content_expired_error_with_the_id(tmp_path: Path) -> None:
+    for status in (404, 410):
+        client = client_for(lambda r, s=status: Response(  # type: ignore[misc]
+            s, json={"error": {"code": "video_expired", "message": "gone"}}))
+        with pytest.raises(ContentExpiredError) as info:
+            await download(client, tmp_path / "v.mp4")
+        assert info.value.job_id == "video_1"
+        assert str(info.value) == "the content has expired: gone"
+
+
+# -- options and deadline ----------------------------------------------------------------
+
+
+async def test_download_options_reach_the_wire_and_its_timeout_bounds_it(tmp_path: Path) -> None:
+    client = client_for(lambda r: Response(200, content=CONTENT))
+    await download(client, tmp_path / "v.mp4", extra_headers={"X-Trace": "1"},
+                   extra_query={"sig": "abc"})
+    sent = requests_of(client)[0]
+    assert sent.headers["X-Trace"] == "1" and sent.url.query["sig"] == "abc"
+
+    async def stalled(request: Request) -> Response:
+        await asyncio.sleep(3600)
+        raise AssertionError
+
+    slow = client_for(stalled, clock=SystemClock(), timeout=600)
+    with pytest.raises(APITimeoutError) as info:
+        await asyncio.wait_for(download(slow, tmp_path / "w.mp4", timeout=0.2), 5)
+    assert str(info.value) == "the download did not finish within 0.2s"
+    assert info.value.job_id == "video_1"  # type: ignore[attr-defined]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.mp4"]
+
+
+# -- the file ------------------------------------------------------------------------------
+
+
+async def test_a_saved_file_is_synced_before_its_rename_and_gets_the_usual_mode(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    events: list[tuple[str, int | str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        info = os.fstat(fd)
+        events.append(("fsync dir" if stat.S_ISDIR(info.st_mode) else "fsync file", info.st_ino))
+        real_fsync(fd)
+
+    def replace(source: Any, destination: Any) -> None:
+        events.append(("replace", str(destination)))
+        real_replace(source, destination)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    target = tmp_path / "v.mp4"
+    await download(client_for(lambda r: Response(200, content=CONTENT)), target)
+    inode, directory = target.stat().st_ino, tmp_path.stat().st_ino
+    assert events == [("fsync file", inode), ("replace", str(target)), ("fsync dir", directory)]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask  # not the part file's 0600
+
+
+async def test_a_local_write_failure_names_the_file_and_the_video(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    original = PartFile.open
+
+    class Full:
+        def __init__(self, handle: Any) -> None:
+            self._handle = handle
+
+        def write(self, data: bytes) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._handle, name)
+
+    def open_full(target: Path, key: str) -> PartFile:
+        part = original(target, key)
+        part.handle = Full(part.handle)  # type: ignore[assignment]
+        return part
+
+    monkeypatch.setattr(PartFile, "open", staticmethod(open_full))
+    target = tmp_path / "v.mp4"
+    with pytest.raises(OutputFileError) as info:
+        await download(client_for(lambda r: Response(200, content=CONTENT)), target)
+    error = info.value
+    assert (error.job_id, error.path, error.errno) == ("video_1", str(target), errno.ENOSPC)
+    assert str(error) == f"could not save {target}: No space left on device"
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_large_download_is_saved_intact(tmp_path: Path) -> None:
+    # Past 8 MiB blocks are reserved up front; past 32 MiB written data is handed to the
+    # kernel as it arrives. Neither may change a byte of the file or its size.
+    data = os.urandom(1 << 20) * 34 + b"tail"
+    client = client_for(lambda r: Response(200, content=[data[i:i + (4 << 20)]
+                                                         for i in range(0, len(data), 4 << 20)],
+                                           headers={"Content-Length": str(len(data))}))
+    target = await download(client, tmp_path / "v.mp4")
+    assert target.stat().st_size == len(data)
+    assert target.read_bytes() == data
+
+
+# -- the target, checked before anything is sent ------------------------------------------
+
+
+def _job_client() -> VideoClient:
+    def handler(request: Request) -> Response:
+        if request.url.path.endswith("/content"):
+            return Response(200, content=CONTENT)
+        return Response(200, json={"id": "video_1", "object": "video", "status": "completed",
+                                   "model": "sora-2", "progress": 100})
+
+    return client_for(handler)
+
+
+class _Volume:
+    """``os.statvfs`` of a volume with ``free`` bytes and the given flags."""
+
+    def __init__(self, free: int, flags: int = 0) -> None:
+        self.free, self.flags = free, flags
+
+    def __call__(self, path: Any) -> Any:
+        volume = self
+
+        class Stats:
+            f_flag, f_frsize, f_bavail = volume.flags, 1024, volume.free // 1024
+
+        return Stats()
+
+
+@pytest.mark.parametrize("case", ["directory", "file in the way", "read-only", "no permission",
+                                  "full"])
+async def test_an_unwritable_target_is_explained_before_any_request(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    target = tmp_path / "v.mp4"
+    if case == "directory":
+        target.mkdir()
+        message = f"{target} is a directory; give a file path such as {target / 'out.mp4'}"
+        code = errno.EISDIR
+    elif case == "file in the way":
+        (tmp_path / "file").write_bytes(b"")
+        target = tmp_path / "file" / "sub" / "v.mp4"
+        message = f"cannot create {target.parent}: {tmp_path / 'file'} is a file, not a directory"
+        code = errno.ENOTDIR
+    elif case == "read-only":
+        monkeypatch.setattr(os, "statvfs", _Volume(1 << 30, flags=os.ST_RDONLY))
+        message = f"cannot write {target}: {tmp_path} is on a read-only volume"
+        code = errno.EROFS
+    elif case == "no permission":  # (the suite may run as root: the probe file is refused)
+        def refused(*args: Any, **kwargs: Any) -> Any:
+            raise PermissionError(errno.EACCES, "Permission denied")
+
+        monkeypatch.setattr("foundry_video._output.tempfile.mkstemp", refused)
+        message = f"cannot write {target}: Permission denied in {tmp_path}"
+        code = errno.EACCES
+    else:
+        monkeypatch.setattr(os, "statvfs", _Volume((1 << 20) - 1024))
+        message = f"cannot write {target}: the volume of {tmp_path} is full"
+        code = errno.ENOSPC
+    client = _job_client()
+    with pytest.raises(OutputFileError) as info:
+        await client.videos.job("video_1").result(target)
+    error = info.value
+    assert (str(error), error.errno, error.path, error.job_id) == (
+        message, code, str(target), "video_1")
+    assert requests_of(client) == []
+
+
+@pytest.mark.parametrize("volume", ["exactly 1 MiB free", "no statvfs"])
+async def test_a_volume_with_a_mebibyte_free_or_unknown_space_is_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, volume: str) -> None:
+    if volume == "no statvfs":
+        def unsupported(path: Any) -> Any:
+            raise OSError(errno.ENOSYS, "not supported")
+
+        monkeypatch.setattr(os, "statvfs", unsupported)
+    else:
+        monkeypatch.setattr(os, "statvfs", _Volume(1 << 20))
+    saved = await _job_client().videos.job("video_1").result(tmp_path / "v.mp4")
+    assert saved.read_bytes() == CONTENT
+
+
+async def test_another_variant_does_not_resume_from_a_videos_part_file(tmp_path: Path) -> None:
+    target = tmp_path / "v.out"
+    _leave_part_file(target, CONTENT[:10_000])  # left by a killed download of the video
+    client = client_for(lambda r: Response(200, content=b"thumbnail"))
+    await client.videos.download("video_1", target, variant="thumbnail")
+    assert target.read_bytes() == b"thumbnail"
+    assert "Range" not in requests_of(client)[0].headers
+
+
+async def test_a_part_file_that_fails_to_open_after_its_caller_left_leaves_no_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    import time
+
+    def slow_failure(target: Path, key: str) -> PartFile:
+        time.sleep(0.2)
+        raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr(PartFile, "open", staticmethod(slow_failure))
+    client = client_for(lambda r: Response(200, content=CONTENT))
+    task = asyncio.ensure_future(download(client, tmp_path / "v.mp4"))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.4)  # the thread fails after its caller left
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_part_file_removed_by_someone_else_does_not_hide_the_failure(
+        tmp_path: Path) -> None:
+    def vanishing(request: Request) -> Response:
+        async def body() -> AsyncIterator[bytes]:
+            yield CONTENT[:1000]
+            for part in tmp_path.glob(".*.part"):
+                part.unlink()  # a cleanup job removed it mid-download
+            raise ConnectionResetError("reset")
+
+        return Response(200, content=body(), headers={"Content-Length": str(TOTAL)})
+
+    client = client_for(vanishing, download_resumes=0)
+    with pytest.raises(DownloadError, match="download failed after 1 attempts"):
+        await download(client, tmp_path / "v.mp4")
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_the_sweep_goes_past_part_files_it_cannot_open(tmp_path: Path) -> None:
+    target = tmp_path / "v.mp4"
+    an_hour_ago = time.time() - 3600
+    for n in range(10):
+        (tmp_path / f".v.mp4.dangling{n}.part").symlink_to(tmp_path / f"gone{n}")
+        abandoned = tmp_path / f".v.mp4.abandoned{n}.part"
+        abandoned.write_bytes(b"old")
+        os.utime(abandoned, (an_hour_ago, an_hour_ago))
+    await download(client_for(lambda r: Response(200, content=CONTENT)), target)
+    left = sorted(p.name for p in tmp_path.iterdir() if not p.is_symlink())
+    assert left == ["v.mp4"]  # every abandoned part file went, whatever the order
+
+
+async def test_a_local_failure_without_an_errno_keeps_its_text(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    original = PartFile.open
+
+    class Gone:
+        def __init__(self, handle: Any) -> None:
+            self._handle = handle
+
+        def write(self, data: bytes) -> int:
+            raise OSError("the device went away")
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._handle, name)
+
+    def open_gone(target: Path, key: str) -> PartFile:
+        part = original(target, key)
+        part.handle = Gone(part.handle)  # type: ignore[assignment]
+        return part
+
+    monkeypatch.setattr(PartFile, "open", staticmethod(open_gone))
+    target = tmp_path / "v.mp4"
+    with pytest.raises(OutputFileError) as info:
+        await download(client_for(lambda r: Response(200, content=CONTENT)), target)
+    assert str(info.value) == f"could not save {target}: the device went away"
+    assert info.value.errno is None
+
+
+async def test_a_resumed_download_says_where_it_resumed_from(tmp_path: Path) -> None:
+    from foundry_video import DownloadStarted
+
+    target = tmp_path / "v.mp4"
+    _leave_part_file(target, CONTENT[:10_000])
+
+    def handler(request: Request) -> Response:
+        if request.url.path.endswith("/content"):
+            return rest_of(request)
+        return Response(200, json={"id": "video_1", "object": "video", "status": "completed",
+                                   "model": "sora-2", "progress": 100})
+
+    events: list[object] = []
+    await client_for(handler).videos.job("video_1").result(target, on_progress=events.append)
+    started = [e for e in events if isinstance(e, DownloadStarted)]
+    assert started == [DownloadStarted("video_1", "video", target, TOTAL, 10_000)]
+    assert target.read_bytes() == CONTENT
