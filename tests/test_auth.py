@@ -294,3 +294,9 @@ async def test_a_token_is_refreshed_exactly_300_seconds_before_it_expires() -> N
     await stale.headers("azure")
     await stale.headers("azure")
     assert stale.refresh_count == 2
+
+
+def test_an_empty_secret_is_refused() -> None:
+    for value in ("", "  ", None):
+        with pytest.raises(ValueError, match=r"^a key or token must be a non-empty string$"):
+            Secret(value)  # type: ignore[arg-type]

@@ -551,3 +551,167 @@ async def test_a_resumed_download_says_where_it_resumed_from(tmp_path: Path) -> 
     started = [e for e in events if isinstance(e, DownloadStarted)]
     assert started == [DownloadStarted("video_1", "video", target, TOTAL, 10_000)]
     assert target.read_bytes() == CONTENT
+
+
+# -- more from the mutation run --------------------------------------------------------------
+
+
+async def test_progress_is_reported_per_chunk_with_the_attempts_details(tmp_path: Path) -> None:
+    from foundry_video import DownloadProgress, DownloadStarted
+
+    mib = 1 << 20
+    data = os.urandom(mib) * 12  # three 4 MiB chunks: a report at each chunk boundary
+
+    def handler(request: Request) -> Response:
+        if request.url.path.endswith("/content"):
+            return Response(200, content=[data[i:i + 4 * mib] for i in range(0, len(data),
+                                                                             4 * mib)],
+                            headers={"Content-Length": str(len(data))})
+        return Response(200, json={"id": "video_1", "object": "video", "status": "completed",
+                                   "model": "sora-2", "progress": 100})
+
+    events: list[object] = []
+    target = tmp_path / "v.mp4"
+    await client_for(handler).videos.job("video_1").result(target, on_progress=events.append)
+    downloads = [e for e in events if isinstance(e, (DownloadStarted, DownloadProgress))]
+    total = len(data)
+    assert downloads == [DownloadStarted("video_1", "video", target, total, 0),
+                         *(DownloadProgress("video_1", "video", n * 4 * mib, total)
+                           for n in (1, 2, 3)),
+                         DownloadProgress("video_1", "video", total, total)]
+
+
+async def test_an_empty_content_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(DownloadError) as info:
+        await download(client_for(lambda r: Response(200, content=b"")), tmp_path / "v.mp4")
+    assert str(info.value) == "the service returned no content to download"
+
+
+async def test_a_download_that_never_connects_reports_the_network_failure(
+        tmp_path: Path) -> None:
+    events: list[Any] = []
+
+    def reset(request: Request) -> Response:
+        raise ConnectionResetError("reset by peer")
+
+    client = client_for(reset, download_resumes=2, event_hooks={"retry": [events.append]})
+    with pytest.raises(DownloadError) as info:
+        await download(client, tmp_path / "v.mp4")
+    assert str(info.value) == ("download failed after 3 attempts (2 resumes): Connection error: "
+                               "ConnectionResetError: reset by peer")
+    assert info.value.request_id is None  # no response, so no request id
+
+
+async def test_a_resume_tells_the_hooks_the_request_id_of_the_attempt_cut(tmp_path: Path) -> None:
+    events: list[Any] = []
+    client = client_for(in_turn(cut_after(1000, **{"x-request-id": "r-cut"}), rest_of),
+                        event_hooks={"retry": [events.append]})
+    await download(client, tmp_path / "v.mp4")
+    (event,) = events
+    assert (event.cause, event.error.request_id) == ("resume", "r-cut")
+
+
+async def test_the_back_off_between_resumes_is_bounded_by_the_deadline(tmp_path: Path) -> None:
+    clock = ManualClock()
+    client = client_for(cut_after(1000), clock=clock, download_resumes=5)
+    with pytest.raises(APITimeoutError):
+        await download(client, tmp_path / "v.mp4", timeout=0.001)
+    assert sum(clock.sleeps) <= 0.001 + 1e-9
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_parent_that_cannot_be_created_is_a_typed_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_bytes(b"")
+    target = tmp_path / "file" / "sub" / "v.mp4"
+    with pytest.raises(OutputFileError) as info:
+        await download(client_for(lambda r: Response(200, content=CONTENT)), target)
+    error = info.value
+    assert (error.path, error.job_id, error.errno) == (str(target), "video_1", errno.ENOTDIR)
+    assert str(error) == f"could not save {target}: Not a directory"
+
+
+async def test_a_failed_commit_is_a_typed_error_and_leaves_no_part_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def cross_device(source: Any, destination: Any) -> None:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "replace", cross_device)
+    target = tmp_path / "v.mp4"
+    with pytest.raises(OutputFileError) as info:
+        await download(client_for(lambda r: Response(200, content=CONTENT)), target)
+    error = info.value
+    assert (error.path, error.job_id, error.errno) == (str(target), "video_1", errno.EXDEV)
+    assert str(error) == f"could not save {target}: Invalid cross-device link"
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_part_files_are_hidden_private_and_named_after_their_target(
+        tmp_path: Path) -> None:
+    target = tmp_path / "v.mp4"
+    started = [asyncio.Event(), asyncio.Event()]
+    release = asyncio.Event()
+    served = 0
+
+    def gated(request: Request) -> Response:
+        nonlocal served
+        index, served = served, served + 1
+
+        async def body() -> AsyncIterator[bytes]:
+            yield CONTENT[:1000]
+            started[index].set()
+            await release.wait()
+            yield CONTENT[1000:]
+
+        return Response(200, content=body(), headers={"Content-Length": str(TOTAL)})
+
+    client = client_for(gated)
+    downloads = [asyncio.ensure_future(download(client, target))]
+    await asyncio.wait_for(started[0].wait(), 5)
+    downloads.append(asyncio.ensure_future(download(client, target)))  # the fallback name
+    await asyncio.wait_for(started[1].wait(), 5)
+    parts = [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+    assert len(parts) == 2
+    for part in parts:
+        assert part.name.startswith(".v.mp4.")
+        assert stat.S_IMODE(part.stat().st_mode) == 0o600
+    release.set()
+    await asyncio.wait_for(asyncio.gather(*downloads), 5)
+    assert target.read_bytes() == CONTENT
+
+
+async def test_a_target_name_too_long_for_a_keyed_part_file_uses_a_shorter_one(
+        tmp_path: Path) -> None:
+    target = tmp_path / ("v" * 231 + ".mp4")  # 235 chars: ".NAME.<key>.part" would be 258
+    saved = await download(client_for(lambda r: Response(200, content=CONTENT)), target)
+    assert saved.read_bytes() == CONTENT
+
+
+@pytest.mark.parametrize("kind", ["keyed", "fallback"])
+async def test_a_part_file_swept_between_its_open_and_its_lock_is_replaced(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    import fcntl
+
+    target = tmp_path / "v.mp4"
+    holder = None
+    if kind == "fallback":  # another download holds the keyed part file
+        key = content_key("/videos/video_1/content", {"variant": "video"})
+        holder = os.open(tmp_path / f".v.mp4.{key}.part", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    real_flock, swept = fcntl.flock, []
+
+    def sweep_first(fd: int, operation: int) -> None:
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        if not swept and path.endswith(".part") and fd != holder:
+            swept.append(path)
+            os.unlink(path)  # another download's sweep got there first
+        real_flock(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", sweep_first)
+    fds = len(os.listdir("/proc/self/fd"))
+    try:
+        saved = await download(client_for(lambda r: Response(200, content=CONTENT)), target)
+    finally:
+        if holder is not None:
+            os.close(holder)
+    assert saved.read_bytes() == CONTENT and swept
+    assert len(os.listdir("/proc/self/fd")) == fds - (holder is not None)

@@ -377,3 +377,4 @@ async def test_job_events_carry_the_job_and_its_state(client: VideoClient,
     done: list[object] = []
     model = await client.videos.job("video_2").wait(on_progress=done.append)
     assert done == [JobCompleted("video_2", model)]
+

@@ -26,6 +26,7 @@ from foundry_video import (
     ApiKeyAuth,
     APIStatusError,
     APITimeoutError,
+    Auth,
     AuthenticationError,
     CredentialError,
     DownloadError,
@@ -885,3 +886,88 @@ async def test_unusable_redirect_locations_are_refused(clock: ManualClock, locat
     assert info.value.status_code == 302
     assert len(transport_of(client).requests) == 1
 
+
+
+class _StaticAuth(Auth):
+    """A custom Auth that adds ``headers`` as they are (and declares no secrets)."""
+
+    def __init__(self, headers: dict[str, Any]) -> None:
+        self._headers = headers
+
+    async def headers(self, flavor: Any) -> dict[str, str]:
+        return dict(self._headers)
+
+
+@pytest.mark.parametrize("value", ["", "  ", "Bearer", "Bearer None", "None", None, 42])
+async def test_an_auth_producing_an_empty_credential_is_refused_before_sending(
+        clock: ManualClock, value: Any) -> None:
+    client = VideoClient(AZURE, auth=_StaticAuth({"X-Key": "ok", "Authorization": value}),
+                         clock=clock, transport=MockTransport(lambda r: Response(200)))
+    with pytest.raises(CredentialError) as info:
+        await client.videos.retrieve("v")
+    assert str(info.value) == "_StaticAuth produced an empty credential for Authorization"
+    assert transport_of(client).requests == []
+
+
+async def test_an_auth_that_fails_is_named_with_its_cause(clock: ManualClock) -> None:
+    class Broken(Auth):
+        async def headers(self, flavor: Any) -> dict[str, str]:
+            raise RuntimeError("IMDS unreachable")
+
+    client = VideoClient(AZURE, auth=Broken(), clock=clock,
+                         transport=MockTransport(lambda r: Response(200)))
+    with pytest.raises(CredentialError) as info:
+        await client.videos.retrieve("v")
+    assert str(info.value) == "Broken: the credential failed: RuntimeError: IMDS unreachable"
+
+
+async def test_a_custom_bearer_token_is_redacted_without_its_scheme(clock: ManualClock) -> None:
+    token = "custom-token-0123456789"
+
+    def echo(request: Request) -> Response:
+        return Response(400, json={"error": {"message": f"bad token {token}"}})
+
+    client = VideoClient(AZURE, auth=_StaticAuth({"Authorization": f"Bearer {token}"}),
+                         clock=clock, transport=MockTransport(echo))
+    with pytest.raises(APIStatusError) as info:
+        await client.videos.retrieve("v")
+    assert token not in str(info.value) and "bad token" in str(info.value)
+
+
+async def test_a_per_request_key_is_a_credential_too(clock: ManualClock) -> None:
+    key = "per-request-key-0123456789"
+    client = mock_client(scripted(
+        Response(302, headers={"Location": "https://cdn.example.net/x"}),
+        Response(302, headers={"Location": AZURE + "/openai/v1/videos/v2"}),
+        Response(400, json={"error": {"message": f"rejected {key}"}})), clock)
+    with pytest.raises(APIStatusError) as info:
+        await client.videos.retrieve("v", extra_headers={"Api-Key": key})
+    sent = [r.headers.getall("api-key", []) for r in transport_of(client).requests]
+    assert sent == [[key], [], [key]]  # replaces the client's key (one header, whatever
+    # its spelling), left at the other origin, back at home
+    assert key not in str(info.value)  # and redacted like the client's own key
+
+
+async def test_requests_say_whether_they_stream_and_ids_are_one_encoded_segment(
+        clock: ManualClock, tmp_path: Path) -> None:
+    def answer(request: Request) -> Response:
+        if request.url.path.endswith("/content"):
+            return Response(200, content=b"mp4")
+        return Response(200, json=video("task:1=a"))
+
+    client = mock_client(answer, clock)
+    await client.videos.retrieve("task:1=a")
+    await client.videos.download("task:1=a", tmp_path / "v.mp4")
+    status, content = transport_of(client).requests
+    assert status.url.raw_path == "/openai/v1/videos/task%3A1%3Da"
+    assert (status.extensions["stream"], content.extensions["stream"]) == (False, True)
+
+
+async def test_headers_given_in_another_spelling_replace_rather_than_duplicate(
+        clock: ManualClock) -> None:
+    client = mock_client(lambda r: Response(200, json=video()), clock,
+                         default_headers={"user-agent": "my-app/1.0"})
+    await client.videos.retrieve("v", extra_headers={"ACCEPT": "application/x-custom"})
+    (sent,) = transport_of(client).requests
+    assert sent.headers.getall("User-Agent") == ["my-app/1.0"]
+    assert sent.headers.getall("Accept") == ["application/x-custom"]

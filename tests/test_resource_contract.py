@@ -334,3 +334,100 @@ async def test_a_body_cut_while_read_is_a_connection_error_naming_the_cause(
         await client.videos.retrieve("video_1")
     assert str(info.value).startswith("Connection error: ClientPayloadError: cut short")
     assert info.value.request_id == "r-cut"
+
+
+# -- malformed answers, explained ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("raw", "problem"), [
+    (b"", "expected JSON, got b''"),
+    (b"   ", "expected JSON, got b'   '"),
+    (b"<html>" + b"x" * 100, "expected JSON, got b'<html>" + "x" * 74 + "'"),
+    (b"[1]", "body: Input should be an object"),
+    (b'{"id": "video_1", "object": "video", "status": "failed", "error": {"code": 5}}',
+     "error.code: Input should be a valid string"),
+    (b'{"id": "video_1", "object": "video", "status": "queued", "progress": 1e400}',
+     "OverflowError: cannot convert float infinity to integer"),
+])
+async def test_a_malformed_answer_is_explained(client: VideoClient, mock_service: MockService,
+                                               raw: bytes, problem: str) -> None:
+    from foundry_video import UnexpectedResponseError
+
+    mock_service.route("GET", "/videos/video_1", reply(content=raw))
+    with pytest.raises(UnexpectedResponseError) as info:
+        await client.videos.retrieve("video_1")
+    assert info.value.message == f"unexpected Video from the service: {problem}"
+
+
+@pytest.mark.parametrize("where", ["the object", "a list item"])
+async def test_an_unsafe_id_from_the_service_is_refused_and_quoted_briefly(
+        client: VideoClient, mock_service: MockService, where: str) -> None:
+    from foundry_video import UnexpectedResponseError
+
+    unsafe = "../" + "a" * 100
+    if where == "the object":
+        mock_service.route("GET", "/videos/video_1", reply(json=video(unsafe)))
+        call = client.videos.retrieve("video_1")
+    else:
+        mock_service.route("GET", "/videos", reply(json={
+            "object": "list", "data": [video(), video(unsafe)], "has_more": False}))
+        call = client.videos.list()  # type: ignore[assignment]
+    with pytest.raises(UnexpectedResponseError) as info:
+        await call
+    model = "Video" if where == "the object" else "VideoList"
+    assert info.value.message == (f"unexpected {model} from the service: id: refusing the "
+                                  f"unsafe id {unsafe[:80]!r}")
+
+
+async def test_a_raw_path_with_a_query_is_named_without_it(client: VideoClient,
+                                                           mock_service: MockService) -> None:
+    mock_service.route("GET", "/videos", reply(json={"object": "list", "data": []}), query=None)
+    await client.request("GET", "/videos?limit=1?odd")
+    assert mock_service.last("GET", "/videos").extensions["operation"] == "GET /videos"
+
+
+# -- redirects that are not followed --------------------------------------------------------
+
+
+async def test_only_redirect_statuses_with_a_location_are_followed(
+        client: VideoClient, mock_service: MockService) -> None:
+    mock_service.route("GET", "/videos/video_1", reply(
+        200, json=video(), headers={"Location": "https://res.openai.azure.com/elsewhere"}))
+    assert (await client.videos.retrieve("video_1")).id == "video_1"
+    mock_service.route("GET", "/odd", reply(302, json={"note": "no location"}))
+    response = await client.request("GET", "/odd")
+    assert response.status_code == 302  # nothing to follow: the answer as it is
+    assert len(mock_service.requests) == 2
+
+
+async def test_a_head_may_follow_any_redirect(client: VideoClient,
+                                              mock_service: MockService) -> None:
+    mock_service.route("HEAD", "/videos/video_1",
+                       reply(302, headers={"Location": "/openai/v1/videos/video_2"}))
+    mock_service.route("HEAD", "/videos/video_2", reply(200))
+    assert (await client.request("HEAD", "/videos/video_1")).status_code == 200
+
+
+@pytest.mark.parametrize(("status", "location", "method", "message"), [
+    (301, "/openai/v1/videos2", "POST",
+     "the service answered 301; following it would turn the POST into a GET"),
+    (302, "ftp://x/y", "GET", "refusing a redirect to a ftp URL"),
+    (302, "http://x/y", "GET", "refusing a redirect from https"),
+    (302, "http://[::1", "GET", "unusable redirect location"),
+    (302, "/openai/v1/videos", "GET", "more than 0 redirects"),
+])
+async def test_a_refused_redirect_carries_its_status_and_request_id(
+        mock_service: MockService, status: int, location: str, method: str,
+        message: str) -> None:
+    from foundry_video import RedirectError
+
+    mock_service.route(method, "/videos", reply(status, headers={
+        "Location": location, "x-request-id": "r-3"}), query=None)
+    async with mock_service.client(max_redirects=0 if "more than" in message else 5) as client:
+        with pytest.raises(RedirectError) as info:
+            if method == "POST":
+                await client.videos.create(prompt="a cat")
+            else:
+                await client.request("GET", "/videos")
+    assert message in str(info.value)
+    assert (info.value.status_code, info.value.request_id) == (status, "r-3")

@@ -114,8 +114,8 @@ async def stream_to_path(
     api_path: str,
     target: Path,
     *,
+    deadline: Deadline,
     params: Mapping[str, object] | None = None,
-    deadline: Deadline | None = None,
     job_id: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> AsyncGenerator[Progress, None]:
@@ -126,7 +126,6 @@ async def stream_to_path(
     (``contextlib.aclosing``) if you stop early: that removes the part file. A local file
     failure raises :class:`~foundry_video.OutputFileError` carrying ``job_id``.
     """
-    deadline = deadline or Deadline(pipeline.clock, None)
     # Opening and committing block (mkstemp, fsync: ~0.5-4 ms each on a real disk): they
     # run in worker threads, and a part file created by a thread whose caller was
     # cancelled meanwhile is removed by in_thread's on_abandon, not leaked.

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 import aiohttp
 import yarl
+from multidict import CIMultiDict
 
 from ._auth import Auth, Flavor
 from ._clock import Clock
@@ -131,8 +132,9 @@ class Pipeline:
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.transport = transport
-        self.default_headers = {"User-Agent": f"foundry-video/{__version__}",
-                                **(default_headers or {})}
+        self.default_headers: CIMultiDict[str] = CIMultiDict(
+            {"User-Agent": f"foundry-video/{__version__}"})
+        self.default_headers.update(default_headers or {})  # "user-agent" replaces it
         self.default_query = dict(default_query or {})
         hooks = event_hooks or EventHooks()
         self._request_hooks = tuple(hooks.get("request", ()))
@@ -303,15 +305,20 @@ class Pipeline:
             request, hop = following, hop + 1
 
     async def _build(self, call: Call, attempts: Attempts,
-                     timeout: float) -> tuple[Request, dict[str, str]]:
-        """The first request of an attempt, with fresh credentials; also returns those."""
+                     timeout: float) -> tuple[Request, CIMultiDict[str]]:
+        """The first request of an attempt, with fresh credentials; also returns those.
+
+        Header names are case-insensitive: a later source (auth over defaults, per-request
+        headers over both) replaces a header whatever its spelling, never adds a second one.
+        """
         url = self._url(call)
-        headers = {**self.default_headers, "Accept": call.accept}
+        headers = self.default_headers.copy()
+        headers["Accept"] = call.accept
         if call.stream:
             headers["Accept-Encoding"] = "identity"
         if call.content_type is not None:
             headers["Content-Type"] = call.content_type
-        credentials = await self._credentials()
+        credentials: CIMultiDict[str] = CIMultiDict(await self._credentials())
         headers.update(credentials)
         extra = call.options.get("extra_headers")
         if extra:
@@ -328,10 +335,7 @@ class Pipeline:
                        extensions=extensions), credentials
 
     def _url(self, call: Call) -> yarl.URL:
-        if call.path.startswith(("http://", "https://")):
-            url = yarl.URL(call.path)
-        else:
-            url = yarl.URL(self._base + call.path, encoded=True)
+        url = yarl.URL(self._base + call.path, encoded=True)  # ids are quoted already
         query = {**self.default_query}
         for key, value in (call.params or {}).items():
             if value is not None:
