@@ -68,8 +68,9 @@ def portal_threads() -> list[threading.Thread]:
 
 
 def _public(cls: type) -> dict[str, Any]:
+    # "ǁ" marks the copies mutmut adds to a class during a mutation run.
     return {name: value for name, value in inspect.getmembers(cls)
-            if not name.startswith("_")}
+            if not name.startswith("_") and "ǁ" not in name}
 
 
 def _parameters(function: Any) -> list[tuple[str, Any, Any, Any]]:
