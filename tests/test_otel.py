@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -405,8 +406,9 @@ async def test_a_traceparent_stored_with_the_id_links_a_run_in_another_process(
     context = otel.job_span().context
     assert stored is not None
     assert stored.startswith(f"00-{context.trace_id:032x}-{context.span_id:016x}-")
-    # "Another process": a job id this process never saw, with the stored traceparent.
-    other = "video_from_elsewhere"
+    # "Another process": a job id this process never saw, with the stored traceparent
+    # (unique: the registry lives as long as the process, which may run the suite twice).
+    other = f"video_from_elsewhere_{uuid.uuid4().hex}"
     assert fv_otel.job_traceparent(other) is None
     fv_otel.link_job(other, stored)
     assert fv_otel.job_traceparent(other) == stored
