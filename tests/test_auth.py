@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -300,3 +301,50 @@ def test_an_empty_secret_is_refused() -> None:
     for value in ("", "  ", None):
         with pytest.raises(ValueError, match=r"^a key or token must be a non-empty string$"):
             Secret(value)  # type: ignore[arg-type]
+
+
+async def test_a_blocking_sync_provider_can_be_cancelled_without_waiting_for_it() -> None:
+    # Called directly (a custom Auth wrapping this one): cancelling must not wait for the
+    # worker thread, which may block for a network refresh.
+    release, returned = threading.Event(), threading.Event()
+
+    def blocking() -> str:
+        release.wait(5)
+        returned.set()
+        return "late"
+
+    auth = TokenProviderAuth(blocking)
+    try:
+        with anyio.move_on_after(0.1) as scope:
+            await auth.headers("azure")
+        assert scope.cancelled_caught
+        assert not returned.is_set()  # cancelled while the provider was still blocked
+    finally:
+        release.set()
+
+
+async def test_an_async_provider_needs_no_worker_thread() -> None:
+    # With every worker thread busy (file I/O, other sync providers), an async provider
+    # still answers: it runs on the event loop.
+    async def provider() -> str:
+        return "async-token"
+
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    saved, limiter.total_tokens = limiter.total_tokens, 1
+    release = threading.Event()
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(anyio.to_thread.run_sync, release.wait)
+        await anyio.sleep(0.01)  # the only worker thread is now taken
+        try:
+            with anyio.fail_after(2):
+                headers = await TokenProviderAuth(provider).headers("openai")
+        finally:
+            release.set()
+            limiter.total_tokens = saved
+    assert headers == {"Authorization": "Bearer async-token"}
+
+
+def test_equal_secrets_hash_alike_and_different_ones_apart() -> None:
+    assert hash(Secret("key-one")) == hash(Secret("key-one"))
+    assert hash(Secret("key-one")) != hash(Secret("key-two"))
+    assert {Secret("key-one"): 1}[Secret("key-one")] == 1

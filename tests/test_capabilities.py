@@ -4,6 +4,9 @@ and the checks it drives, with the messages a user reads."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -150,3 +153,22 @@ def test_the_environment_variable_replaces_the_built_in_table(
     assert list(default_capabilities()) == ["only-this"]
     monkeypatch.setenv("FOUNDRY_VIDEO_CAPABILITIES", "")
     assert "sora-2" in default_capabilities()
+
+
+def test_a_limits_file_is_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    # Windows and C-locale hosts default to another encoding: a non-ASCII deployment name
+    # must still load. The child runs with an ASCII locale encoding.
+    path = tmp_path / "limits.json"
+    path.write_text(json.dumps({"models": {"café": FULL}}, ensure_ascii=False),
+                    encoding="utf-8")
+    code = ("import locale, sys\n"
+            "from foundry_video.capabilities import CapabilityTable\n"
+            "assert 'utf' not in locale.getpreferredencoding(False).lower()\n"
+            "print(ascii(list(CapabilityTable.from_file(sys.argv[1]))))\n")
+    src = Path(__file__).resolve().parents[1] / "src"
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0",
+           "PYTHONPATH": str(src)}
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                          text=True, env=env, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ascii(["café"])

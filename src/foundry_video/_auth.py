@@ -228,7 +228,7 @@ class TokenProviderAuth(Auth):
         if not callable(provider):
             raise TypeError("provider must be a callable returning a token")
         self.provider = provider
-        self._last: str | None = None
+        self._last = ""  # no token handed out yet
 
     async def headers(self, flavor: Flavor) -> dict[str, str]:
         """``Authorization: Bearer <token>`` from the provider.

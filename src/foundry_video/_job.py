@@ -77,7 +77,8 @@ class JobBackend(Protocol[ModelT]):
     """What :class:`Job` needs to know about one API's job objects."""
 
     async def fetch(self, job_id: str, *, deadline: Deadline | None = None,
-                    polling: bool = False) -> tuple[ModelT, Mapping[str, str]]:
+                    polling: bool = False,  # pragma: no mutate (a Protocol: never runs)
+                    ) -> tuple[ModelT, Mapping[str, str]]:
         """GET the job; return the model and the response headers.
 
         ``polling`` gives the request the policy's polling budget instead of one call's.
