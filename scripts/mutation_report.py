@@ -39,14 +39,17 @@ def main(show_survivors: bool) -> int:
     if not rows:
         print("no mutmut results: run `mutmut run` first", file=sys.stderr)
         return 1
-    print("| module | killed / mutants | score | not killed |")
-    print("|---|---:|---:|---|")
-    total_detected = total = 0
+    print("| module | mutants | killed | timed out | detected | score | not detected |")
+    print("|---|---:|---:|---:|---:|---:|---|")
+    total_detected = total = total_timeouts = 0
     for module, detected, count, statuses in sorted(rows):
         total_detected, total = total_detected + detected, total + count
+        total_timeouts += statuses["timeout"]
         rest = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()) if s not in DETECTED)
-        print(f"| `{module}` | {detected} / {count} | {100 * detected / count:.1f}% | {rest} |")
-    print(f"| **total** | **{total_detected} / {total}** | "
+        print(f"| `{module}` | {count} | {detected - statuses['timeout']} | "
+              f"{statuses['timeout']} | {detected} | {100 * detected / count:.1f}% | {rest} |")
+    print(f"| **total** | **{total}** | **{total_detected - total_timeouts}** | "
+          f"**{total_timeouts}** | **{total_detected}** | "
           f"**{100 * total_detected / total:.1f}%** | |")
     for name, status, diff in survivors if show_survivors else ():
         changed = [line for line in diff.splitlines()
