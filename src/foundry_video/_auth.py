@@ -228,7 +228,7 @@ class TokenProviderAuth(Auth):
         if not callable(provider):
             raise TypeError("provider must be a callable returning a token")
         self.provider = provider
-        self._last = ""  # no token handed out yet
+        self._handed_out: tuple[str, ...] = ()  # the last token, once there is one
 
     async def headers(self, flavor: Flavor) -> dict[str, str]:
         """``Authorization: Bearer <token>`` from the provider.
@@ -245,7 +245,7 @@ class TokenProviderAuth(Auth):
         if not isinstance(value, str) or not value.strip():
             what = "an empty string" if isinstance(value, str) else type(value).__name__
             raise CredentialError(f"the token provider returned {what}, not a token")
-        self._last = value
+        self._handed_out = (value,)
         return {"Authorization": f"Bearer {value}"}
 
     async def invalidate(self) -> bool:
@@ -255,7 +255,7 @@ class TokenProviderAuth(Auth):
     @property
     def secrets(self) -> tuple[str, ...]:
         """The last token handed out."""
-        return (self._last,) if self._last else ()
+        return self._handed_out
 
     def __repr__(self) -> str:
         return f"TokenProviderAuth(provider={getattr(self.provider, '__name__', 'callable')})"
