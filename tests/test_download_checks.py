@@ -8,9 +8,11 @@ ranges that do not add up, a content that changed size, the fsync and the file m
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import errno
 import os
 import stat
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -715,3 +717,21 @@ async def test_a_part_file_swept_between_its_open_and_its_lock_is_replaced(
             os.close(holder)
     assert saved.read_bytes() == CONTENT and swept
     assert len(os.listdir("/proc/self/fd")) == fds - (holder is not None)
+
+
+async def test_a_busy_default_executor_does_not_hold_up_the_file_steps(tmp_path: Path) -> None:
+    # Applications fill the loop's default executor with their own blocking work; the part
+    # file steps have threads of their own, so a download still finishes meanwhile.
+    loop = asyncio.get_running_loop()
+    busy = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    loop.set_default_executor(busy)
+    release = threading.Event()
+    blocked = loop.run_in_executor(None, release.wait)
+    try:
+        client = client_for(lambda r: Response(200, content=CONTENT))
+        saved = await asyncio.wait_for(download(client, tmp_path / "v.mp4"), 5)
+        assert saved.read_bytes() == CONTENT
+    finally:
+        release.set()
+        await blocked
+        busy.shutdown()
