@@ -161,7 +161,11 @@ def test_a_limits_file_is_utf8_whatever_the_locale(tmp_path: Path) -> None:
     path = tmp_path / "limits.json"
     path.write_text(json.dumps({"models": {"café": FULL}}, ensure_ascii=False),
                     encoding="utf-8")
-    code = ("import locale, sys\n"
+    code = ("import locale, os, sys\n"
+            # A mutation run names its mutant in UTF-8 ("xǁ..."), which the ASCII locale
+            # decodes as surrogates: restore it, or mutmut cannot select its mutant here.
+            "name = os.environ.get('MUTANT_UNDER_TEST')\n"
+            "if name: os.environ['MUTANT_UNDER_TEST'] = os.fsencode(name).decode('utf-8')\n"
             "from foundry_video.capabilities import CapabilityTable\n"
             "assert 'utf' not in locale.getpreferredencoding(False).lower()\n"
             "print(ascii(list(CapabilityTable.from_file(sys.argv[1]))))\n")
