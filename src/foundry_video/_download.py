@@ -259,8 +259,7 @@ class _Fetch:
         video's size does not change, so a different one later is a lie)."""
         self.handle.seek(0)
         self.handle.truncate()
-        self.received = 0
-        self.validator = None
+        self.received = 0  # so no Range or If-Range goes out until a response says anew
 
     def _write(self, chunk: bytes) -> None:
         try:

@@ -426,9 +426,8 @@ async def _run_hook(hook: Callable[[T], Awaitable[None] | None], value: T) -> No
 
 
 def _explain_not_resent(error: APIConnectionError, call: Call) -> None:
-    """Say why a failed create was not retried."""
-    if "was not retried" in error.message:
-        return
+    """Say why a failed create was not retried (each attempt's error is a new one, so it
+    is said once)."""
     error.message += (f" ({call.method} {call.path} was not retried: it may have reached the "
                       "service, and sending it again could start a second job)")
     error.args = (error.message,)
