@@ -303,32 +303,49 @@ def test_an_empty_secret_is_refused() -> None:
             Secret(value)  # type: ignore[arg-type]
 
 
-async def test_a_blocking_sync_provider_can_be_cancelled_without_waiting_for_it() -> None:
+class BlockingCredential:
+    """A sync credential whose ``get_token`` blocks until released."""
+
+    def __init__(self, release: threading.Event, returned: threading.Event) -> None:
+        self.release, self.returned = release, returned
+
+    def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
+        self.release.wait(5)
+        self.returned.set()
+        return AccessToken("late", int(time.time() + 3600))
+
+
+class AsyncOnlyCredential:
+    async def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
+        return AccessToken("async-token", int(time.time() + 3600))
+
+
+@pytest.mark.parametrize("kind", ["provider", "credential"])
+async def test_a_blocking_sync_source_can_be_cancelled_without_waiting_for_it(kind: str) -> None:
     # Called directly (a custom Auth wrapping this one): cancelling must not wait for the
     # worker thread, which may block for a network refresh.
     release, returned = threading.Event(), threading.Event()
-
-    def blocking() -> str:
-        release.wait(5)
-        returned.set()
-        return "late"
-
-    auth = TokenProviderAuth(blocking)
+    blocking = BlockingCredential(release, returned)
+    auth = (TokenProviderAuth(lambda: blocking.get_token().token) if kind == "provider"
+            else EntraIdAuth(blocking))
     try:
         with anyio.move_on_after(0.1) as scope:
             await auth.headers("azure")
         assert scope.cancelled_caught
-        assert not returned.is_set()  # cancelled while the provider was still blocked
+        assert not returned.is_set()  # cancelled while the source was still blocked
     finally:
         release.set()
 
 
-async def test_an_async_provider_needs_no_worker_thread() -> None:
-    # With every worker thread busy (file I/O, other sync providers), an async provider
-    # still answers: it runs on the event loop.
+@pytest.mark.parametrize("kind", ["provider", "credential"])
+async def test_an_async_source_needs_no_worker_thread(kind: str) -> None:
+    # With every worker thread busy (file I/O, other sync providers), an async provider or
+    # credential still answers: it runs on the event loop.
     async def provider() -> str:
         return "async-token"
 
+    auth = (TokenProviderAuth(provider) if kind == "provider"
+            else EntraIdAuth(AsyncOnlyCredential()))
     limiter = anyio.to_thread.current_default_thread_limiter()
     saved, limiter.total_tokens = limiter.total_tokens, 1
     release = threading.Event()
@@ -337,11 +354,28 @@ async def test_an_async_provider_needs_no_worker_thread() -> None:
         await anyio.sleep(0.01)  # the only worker thread is now taken
         try:
             with anyio.fail_after(2):
-                headers = await TokenProviderAuth(provider).headers("openai")
+                headers = await auth.headers("openai")
         finally:
             release.set()
             limiter.total_tokens = saved
     assert headers == {"Authorization": "Bearer async-token"}
+
+
+async def test_a_token_is_refreshed_exactly_at_its_margin(monkeypatch: pytest.MonkeyPatch) -> None:
+    import foundry_video._auth as auth_module
+
+    now = 1_000_000.0
+    monkeypatch.setattr(auth_module.time, "time", lambda: now)
+    expiries = iter([now + 600, now + 4000])
+    credential = ProgrammableCredential(lambda: AccessToken("t", int(next(expiries))))
+    auth = EntraIdAuth(credential, refresh_margin=300)
+    await auth.headers("azure")
+    now += 299.5  # just inside the margin's start: still fresh
+    await auth.headers("azure")
+    assert len(credential.scopes) == 1
+    now += 0.5  # exactly `refresh_margin` before expiry: refreshed
+    await auth.headers("azure")
+    assert len(credential.scopes) == 2
 
 
 def test_equal_secrets_hash_alike_and_different_ones_apart() -> None:

@@ -12,6 +12,7 @@ import concurrent.futures
 import errno
 import os
 import stat
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -22,6 +23,7 @@ import pytest
 
 from foundry_video import (
     APITimeoutError,
+    AsyncByteStream,
     ContentExpiredError,
     DownloadError,
     ManualClock,
@@ -735,3 +737,32 @@ async def test_a_busy_default_executor_does_not_hold_up_the_file_steps(tmp_path:
         release.set()
         await blocked
         busy.shutdown()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fallocate(FALLOC_FL_KEEP_SIZE) is Linux's")
+async def test_a_large_download_reserves_its_blocks_but_keeps_the_received_size(
+        tmp_path: Path) -> None:
+    # One extent reserved up front (no fragmentation, an early ENOSPC), while the part
+    # file's size still says how many bytes arrived (what a resume starts from).
+    size, first = 9 << 20, 1 << 20
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def body() -> AsyncIterator[bytes]:
+        yield bytes(first)
+        started.set()
+        await release.wait()
+        yield bytes(size - first)
+
+    client = client_for(lambda r: Response(200, headers={"Content-Length": str(size)},
+                                           stream=AsyncByteStream(body())))
+    task = asyncio.ensure_future(download(client, tmp_path / "v.mp4"))
+    await asyncio.wait_for(started.wait(), 5)
+    for _ in range(500):  # until the first chunk is on disk (written from a worker thread)
+        parts = list(tmp_path.glob(".v.mp4.*.part"))
+        if parts and (info := parts[0].stat()).st_size == first:
+            break
+        await asyncio.sleep(0.01)
+    release.set()
+    assert (await task).stat().st_size == size
+    assert info.st_size == first
+    assert info.st_blocks * 512 >= size

@@ -7,6 +7,7 @@ Each auth object turns into request headers. Secrets are held in :class:`Secret`
 from __future__ import annotations
 
 import inspect
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
@@ -121,39 +122,37 @@ class _TokenCache:
                  refresh_margin: float) -> None:
         self._fetch = fetch
         self._margin = refresh_margin
-        self._token: Secret | None = None
-        self._expires_on: float | None = None
+        self._held: tuple[Secret, float] | None = None
+        """The token and the time (``time.time()``) to refresh it at."""
         self._lock: anyio.Lock | None = None
         self.refreshes = 0
 
     def _fresh(self) -> bool:
-        if self._token is None:
-            return False
-        return self._expires_on is None or time.time() < self._expires_on - self._margin
+        return self._held is not None and time.time() < self._held[1]
 
     async def get(self) -> str:
         if self._fresh():
-            assert self._token is not None
-            return self._token.reveal()
+            assert self._held is not None
+            return self._held[0].reveal()
         if self._lock is None:
             self._lock = anyio.Lock()
         async with self._lock:
             # Whoever held the lock before us may have refreshed already.
             if not self._fresh():
                 token, expires_on = await self._fetch()
-                self._token = Secret(token)
-                self._expires_on = expires_on
+                # A token without an expiry is kept until the service rejects it (a 401).
+                refresh_at = math.inf if expires_on is None else expires_on - self._margin
+                self._held = (Secret(token), refresh_at)
                 self.refreshes += 1
-            assert self._token is not None
-            return self._token.reveal()
+            assert self._held is not None
+            return self._held[0].reveal()
 
     def invalidate(self) -> None:
-        self._token = None
-        self._expires_on = None
+        self._held = None
 
     @property
     def current(self) -> str | None:
-        return None if self._token is None else self._token.reveal()
+        return None if self._held is None else self._held[0].reveal()
 
 
 class EntraIdAuth(Auth):

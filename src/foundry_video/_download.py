@@ -268,13 +268,12 @@ class _Fetch:
             raise as_output_error(exc, self.part.target, self.job_id) from None
 
     def _status_error(self, exc: APIStatusError) -> FoundryVideoError:
-        if exc.status_code in (404, 410) and "expired" in (exc.code or "").lower():
+        if exc.status_code in (404, 410) and exc.code and "expired" in exc.code.lower():
             # The assets expired between the status check and the download (the service
             # says 404 video_expired): the same typed error as an expires_at in the past.
             return ContentExpiredError(f"the content has expired: {exc.message}",
                                        job_id=self.job_id or exc.job_id, request_id=exc.request_id)
-        if self.job_id is not None and exc.job_id is None:
-            exc.job_id = self.job_id
+        exc.job_id = exc.job_id or self.job_id
         return exc
 
     async def _attempt(self) -> AsyncGenerator[Progress, None]:
