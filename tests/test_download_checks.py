@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import errno
+import itertools
 import os
 import stat
 import sys
@@ -369,6 +370,35 @@ async def test_a_large_download_is_saved_intact(tmp_path: Path) -> None:
     target = await download(client, tmp_path / "v.mp4")
     assert target.stat().st_size == len(data)
     assert target.read_bytes() == data
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="no posix_fadvise here")
+async def test_a_large_download_hands_written_ranges_to_the_kernel_as_it_goes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every 32 MiB each written range is flushed and then advised DONTNEED (writeback starts
+    # now, and the page cache does not fill with a video nobody reads), range after range.
+    advised: list[tuple[int, int, int]] = []
+    real_advise = os.posix_fadvise
+
+    def spy(fd: int, offset: int, length: int, advice: int) -> None:
+        advised.append((offset, length, advice))
+        assert os.fstat(fd).st_size >= offset + length  # flushed before advising
+        real_advise(fd, offset, length, advice)
+
+    import foundry_video._download as download_module
+
+    monkeypatch.setattr(os, "posix_fadvise", spy)
+    monkeypatch.setattr(download_module, "WRITEBACK_EVERY", 1 << 20)  # 32 MiB in production
+    data = bytes(6 << 20)  # in small pieces, which the file object buffers
+    client = client_for(lambda r: Response(200, content=[data[i:i + 4096]
+                                                         for i in range(0, len(data), 4096)],
+                                           headers={"Content-Length": str(len(data))}))
+    await download(client, tmp_path / "v.mp4")
+    assert advised and {advice for _, _, advice in advised} == {os.POSIX_FADV_DONTNEED}
+    assert advised[0][0] == 0 and len(advised) >= 5
+    for (offset, length, _), (following, _, _) in itertools.pairwise(advised):
+        assert length > 0 and offset + length == following  # contiguous, nothing skipped
+    assert advised[-1][0] + advised[-1][1] <= len(data)
 
 
 # -- the target, checked before anything is sent ------------------------------------------

@@ -345,5 +345,5 @@ def reserve(handle: IO[bytes], offset: int, length: int) -> None:
     unsupported.
     """
     fallocate = _fallocate()
-    if fallocate is not None and length > 0:
+    if fallocate is not None:  # a zero length fails with EINVAL, harmlessly
         fallocate(handle.fileno(), _FALLOC_FL_KEEP_SIZE, offset, length)
