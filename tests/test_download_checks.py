@@ -12,6 +12,7 @@ import concurrent.futures
 import errno
 import itertools
 import os
+import signal
 import stat
 import sys
 import threading
@@ -796,3 +797,29 @@ async def test_a_large_download_reserves_its_blocks_but_keeps_the_received_size(
     assert (await task).stat().st_size == size
     assert info.st_size == first
     assert info.st_blocks * 512 >= size
+
+
+def _download_in_new_loop(target: Path) -> None:
+    client = client_for(lambda r: Response(200, content=CONTENT))
+    asyncio.run(download(client, target))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+@pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")
+def test_a_forked_child_can_still_download(tmp_path: Path) -> None:
+    # The parent's file-step threads do not survive a fork (multiprocessing's "fork",
+    # gunicorn --preload, forked workers), though its pool still counts them as idle: the
+    # child must get threads of its own instead of queueing work nobody will run.
+    _download_in_new_loop(tmp_path / "parent.mp4")
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if its download completes within 10 s
+        code = 1
+        try:
+            signal.alarm(10)
+            _download_in_new_loop(tmp_path / "child.mp4")
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert (tmp_path / "child.mp4").read_bytes() == CONTENT

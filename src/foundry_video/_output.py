@@ -114,6 +114,13 @@ def _io_threads() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=32, thread_name_prefix="foundry-video-io")
 
 
+# A forked child inherits the pool but not its threads, and the pool counts them as idle:
+# work queued there would wait forever (multiprocessing's "fork", gunicorn --preload and
+# Dask's forked workers download after a fork). The child gets a pool of its own.
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_io_threads.cache_clear)
+
+
 async def in_thread(function: Callable[[], T], *,
                     on_abandon: Callable[[T], None] | None = None) -> T:
     """Run blocking ``function`` in a worker thread and return its result.
