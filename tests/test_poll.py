@@ -248,3 +248,45 @@ def test_poll_settings_that_would_unbound_a_wait_are_refused(options: dict[str, 
 
     with pytest.raises(ValueError, match="poll_interval"):
         VideoClient("https://res.openai.azure.com", auth=ApiKeyAuth("k"), **options)
+
+
+# -- the schedule's arithmetic, pinned (the mutation run found it unasserted) --------------
+
+
+def _running_since_zero(**options: float) -> PollStrategy:
+    """A strategy without jitter whose job was created, and started running, at t=0."""
+    strategy = PollStrategy(jitter=0.0, **options)
+    strategy.observe(0.0, None, running=True, age=0.0)
+    strategy.next_delay(0.0)  # the first wait has rules of its own
+    return strategy
+
+
+def test_the_completions_progress_allows_and_predicts() -> None:
+    strategy = _running_since_zero()
+    assert strategy.expected_completion() is None and strategy.earliest_completion() is None
+    strategy.observe(10.0, 25)
+    assert strategy.expected_completion() == pytest.approx(40.0)  # 25 % in 10 s: 40 s
+    assert strategy.earliest_completion() == pytest.approx(10 + 10 * ((100 / 26) ** (1 / 3) - 1))
+    strategy.observe(12.0, 100)  # done by its own account: no later than now
+    assert strategy.earliest_completion() == pytest.approx(12.0)
+
+
+@pytest.mark.parametrize(("reading", "now", "age_fraction", "delay"), [
+    # The predicted end (200 s) falls inside a long wait (13.3 s): wake at it.
+    ((100.0, 50), 190.0, 0.07, 10.0),
+    # Overdue by 10 s: wait as long again (not the 14.7 s the age allows).
+    ((100.0, 50), 210.0, 0.07, 10.0),
+    # Due exactly now: the shortest wait.
+    ((100.0, 50), 200.0, 0.07, 2.0),
+    # A wait of 4.76 s (over twice min_interval) is shortened to the predicted end.
+    ((35.0, 50), 68.0, 0.07, 2.0),
+    # A wait of exactly twice min_interval is left alone: an early wake costs a request.
+    ((21.0, 50), 40.0, 0.1, 4.0),
+    # So is a shorter one (2.73 s), though the predicted end (40 s) falls inside it.
+    ((20.0, 50), 39.0, 0.07, 0.07 * 39),
+])
+def test_waits_near_the_predicted_end(reading: tuple[float, int], now: float,
+                                      age_fraction: float, delay: float) -> None:
+    strategy = _running_since_zero(age_fraction=age_fraction)
+    strategy.observe(*reading)
+    assert strategy.next_delay(now) == pytest.approx(delay)
