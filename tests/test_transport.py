@@ -299,3 +299,21 @@ def test_errors_survive_pickling() -> None:
         assert type(copy) is type(error) and str(copy) == str(error)
         assert copy.__dict__ == error.__dict__
     assert pickle.loads(pickle.dumps(errors[0])).retry_after == 3
+
+
+async def test_retries_leave_the_applications_random_stream_alone() -> None:
+    # Backoff jitter draws from the SDK's own generator: an application that seeded
+    # `random` for reproducibility gets the same numbers whether or not a request retried.
+    import random
+
+    from foundry_video import ApiKeyAuth, ManualClock, Response
+    from foundry_video.testing import MockTransport
+
+    answers = iter([Response(503), Response(503), Response(200, json=video())])
+    client = VideoClient("https://r.openai.azure.com", auth=ApiKeyAuth("k"), clock=ManualClock(),
+                         transport=MockTransport(lambda r: next(answers)))
+    random.seed(1234)
+    expected = random.random()
+    random.seed(1234)
+    assert (await client.videos.retrieve("video_1")).id == "video_1"  # after two retries
+    assert random.random() == expected

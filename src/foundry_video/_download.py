@@ -243,7 +243,8 @@ class _Fetch:
                     self._restart()
                 if isinstance(exc, TimeoutError):
                     self.deadline.remaining()  # the job's deadline passed: TimeoutError
-                delay, _ = await self.pipeline.retry_delay(error, self.attempts)
+                delay, _ = await self.pipeline.retry_delay(error, self.attempts,
+                                                             reached_server=True)
                 if delay is None:
                     made = self.attempts.made
                     raise self._fail(f"download failed after {made} attempts ({made - 1} resumes): "

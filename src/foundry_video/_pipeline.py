@@ -240,7 +240,7 @@ class Pipeline:
 
     async def retry_delay(self, error: FoundryVideoError, attempts: Attempts, *,
                           idempotent: bool = True,
-                          reached_server: bool = True) -> tuple[float | None, str]:
+                          reached_server: bool) -> tuple[float | None, str]:
         """How long to wait before the next attempt, and why; ``None`` means give up.
 
         The one retry decision of the SDK: API calls, polls and download resumptions all

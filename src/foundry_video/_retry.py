@@ -94,7 +94,7 @@ class RetryPolicy:
         return status in RETRYABLE_STATUS
 
     def retry_cause(self, error: FoundryVideoError, *, idempotent: bool,
-                    reached_server: bool = True) -> str | None:
+                    reached_server: bool) -> str | None:
         """Why ``error`` may be retried (``"rate_limit"``, ``"server_error"``, ...), or ``None``.
 
         A request that is not idempotent (a create) is sent again only when that cannot
