@@ -823,3 +823,20 @@ def test_a_forked_child_can_still_download(tmp_path: Path) -> None:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert (tmp_path / "child.mp4").read_bytes() == CONTENT
+
+
+def test_the_sweep_removes_only_abandoned_part_files(tmp_path: Path) -> None:
+    # Hidden ``.part`` files nobody holds and nobody touched for a minute go; a fresh one,
+    # and files that are not ours (not hidden, or not ``.part``), stay, however old.
+    old = time.time() - 3600
+    stale = [tmp_path / f".v{i}.mp4.{i}abc.part" for i in range(3)]
+    kept = [tmp_path / ".fresh.mp4.abc.part", tmp_path / "notes.part", tmp_path / ".hidden",
+            tmp_path / "clip.mp4"]
+    for path in stale + kept:
+        path.write_bytes(b"x")
+        if path.name != ".fresh.mp4.abc.part":
+            os.utime(path, (old, old))
+    client = client_for(lambda r: Response(200, content=CONTENT))
+    asyncio.run(download(client, tmp_path / "v.mp4"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [p.name for p in kept] + ["v.mp4"])

@@ -221,21 +221,20 @@ ABANDONED_AFTER = 60.0
 """A part file untouched this long and locked by nobody was left by a dead download."""
 
 
-def sweep_directory(directory: Path) -> int:
+def sweep_directory(directory: Path) -> None:
     """Remove part files in ``directory`` that no process holds and nobody touched for a
-    minute (blocking); return how many. Done once per directory per process: listing a
+    minute (blocking). Done once per directory per process: listing a
     directory of thousands of videos after every download would cost O(n^2)."""
     key = str(directory.resolve())
     with _swept_lock:
         if key in _swept or fcntl is None:
-            return 0
+            return
         _swept.add(key)
-    removed = 0
     now = time.time()
     try:
         entries = list(os.scandir(directory))
     except OSError:
-        return 0
+        return
     for entry in entries:
         if not (entry.name.startswith(".") and entry.name.endswith(".part")):
             continue
@@ -249,11 +248,9 @@ def sweep_directory(directory: Path) -> int:
             stale = Path(entry.path)
             if _try_lock(fd) and _names(stale, fd):  # else in use, or already gone
                 stale.unlink(missing_ok=True)
-                removed += 1
                 logger.debug("removed the abandoned part file %s", stale)
         finally:
             os.close(fd)
-    return removed
 
 
 def _try_lock(fd: int) -> bool:
