@@ -3,6 +3,7 @@
 
     python scripts/mutation_report.py             # the score table (Markdown)
     python scripts/mutation_report.py --survivors # and each surviving mutant's diff
+                                                  # (Markdown: docs/mutation-survivors.md)
 
 A mutant that made the tests time out counts as killed (the suite noticed); one that no
 test reaches ("no tests") counts as a survivor. Reads mutmut's own result files, so it
@@ -60,7 +61,8 @@ def main(show_survivors: bool) -> int:
     for name, status, diff in survivors if show_survivors else ():
         changed = [line for line in diff.splitlines()
                    if line[:1] in "+-" and not line.startswith(("+++", "---"))]
-        print(f"\n{name} ({status})\n" + "\n".join(changed))
+        body = "\n".join(f"    {line}" for line in changed)
+        print(f"\n* `{name}` ({status})\n\n    ```diff\n{body}\n    ```")
     return 0
 
 
