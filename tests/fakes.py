@@ -272,3 +272,28 @@ class ThreadedEmulator:
     def run(self, coro: Any) -> Any:
         """Run a coroutine on the emulator's loop and return its result."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
+
+
+def fail_part_file_writes(monkeypatch: Any, write: Callable[[Any, bytes], int]) -> None:
+    """Route every part file's ``handle.write(data)`` through ``write(handle, data)``: a
+    local disk that fills up, vanishes or fails in any other way, for the tests."""
+    from foundry_video._output import PartFile
+
+    original = PartFile.open
+
+    class Writer:
+        def __init__(self, handle: Any) -> None:
+            self._handle = handle
+
+        def write(self, data: bytes) -> int:
+            return write(self._handle, data)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._handle, name)
+
+    def open_wrapped(target: Any, key: str) -> PartFile:
+        part = original(target, key)
+        part.handle = Writer(part.handle)  # type: ignore[assignment]
+        return part
+
+    monkeypatch.setattr(PartFile, "open", staticmethod(open_wrapped))

@@ -39,6 +39,7 @@ from foundry_video._output import PartFile, content_key
 from foundry_video.testing import MockTransport
 
 from .conftest import AZURE, SECRET
+from .fakes import fail_part_file_writes
 
 CONTENT = bytes(range(256)) * 80  # 20 480 bytes, position-dependent
 TOTAL = len(CONTENT)
@@ -334,24 +335,10 @@ async def test_a_saved_file_is_synced_before_its_rename_and_gets_the_usual_mode(
 
 async def test_a_local_write_failure_names_the_file_and_the_video(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    original = PartFile.open
+    def full(handle: Any, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    class Full:
-        def __init__(self, handle: Any) -> None:
-            self._handle = handle
-
-        def write(self, data: bytes) -> int:
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self._handle, name)
-
-    def open_full(target: Path, key: str) -> PartFile:
-        part = original(target, key)
-        part.handle = Full(part.handle)  # type: ignore[assignment]
-        return part
-
-    monkeypatch.setattr(PartFile, "open", staticmethod(open_full))
+    fail_part_file_writes(monkeypatch, full)
     target = tmp_path / "v.mp4"
     with pytest.raises(OutputFileError) as info:
         await download(client_for(lambda r: Response(200, content=CONTENT)), target)
@@ -544,24 +531,10 @@ async def test_the_sweep_goes_past_part_files_it_cannot_open(tmp_path: Path) -> 
 
 async def test_a_local_failure_without_an_errno_keeps_its_text(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    original = PartFile.open
+    def gone(handle: Any, data: bytes) -> int:
+        raise OSError("the device went away")
 
-    class Gone:
-        def __init__(self, handle: Any) -> None:
-            self._handle = handle
-
-        def write(self, data: bytes) -> int:
-            raise OSError("the device went away")
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self._handle, name)
-
-    def open_gone(target: Path, key: str) -> PartFile:
-        part = original(target, key)
-        part.handle = Gone(part.handle)  # type: ignore[assignment]
-        return part
-
-    monkeypatch.setattr(PartFile, "open", staticmethod(open_gone))
+    fail_part_file_writes(monkeypatch, gone)
     target = tmp_path / "v.mp4"
     with pytest.raises(OutputFileError) as info:
         await download(client_for(lambda r: Response(200, content=CONTENT)), target)

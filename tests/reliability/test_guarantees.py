@@ -40,7 +40,7 @@ from foundry_video import (
 from foundry_video._output import PartFile, content_key
 from foundry_video.testing import MockTransport
 
-from ..fakes import ThreadedEmulator, video
+from ..fakes import ThreadedEmulator, fail_part_file_writes, video
 
 KEY = "guard-KEY-0b7f6c2e9d5a4e31"
 AZURE = "https://res.openai.azure.com"
@@ -457,27 +457,16 @@ async def test_a_full_volume_fails_before_polling(tmp_path: Path,
 
 async def test_a_disk_that_fills_mid_download_is_a_typed_error_with_the_job_id(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    original = PartFile.open
+    written = 0
 
-    class FillingUp:
-        def __init__(self, handle: Any) -> None:
-            self._handle, self._written = handle, 0
+    def filling_up(handle: Any, data: bytes) -> int:
+        nonlocal written
+        written += len(data)
+        if written > 20_000:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return int(handle.write(data))
 
-        def write(self, data: bytes) -> int:
-            self._written += len(data)
-            if self._written > 20_000:
-                raise OSError(errno.ENOSPC, "No space left on device")
-            return int(self._handle.write(data))
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self._handle, name)
-
-    def open_filling(target: Path, key: str) -> PartFile:
-        part = original(target, key)
-        part.handle = FillingUp(part.handle)  # type: ignore[assignment]
-        return part
-
-    monkeypatch.setattr(PartFile, "open", staticmethod(open_filling))
+    fail_part_file_writes(monkeypatch, filling_up)
     client = client_for(service())
     with pytest.raises(OutputFileError) as info:
         await client.videos.job("video_1").result(tmp_path / "v.mp4")
